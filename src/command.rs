@@ -1,0 +1,352 @@
+//! Commands: a line -> a [`Command`], through one table (protocol section 2).
+//!
+//! [`TABLE`] holds every command's name, arity, whether it needs a JOIN first,
+//! its usage and its HELP text. [`parse`] checks a line against it once, so the
+//! handlers in `handlers/` can trust what they get. Pure: no I/O, no state
+//! beyond "has this connection joined".
+
+use crate::reply::{Code, Error};
+
+/// Most recipients of one MCAST.
+pub const MAX_MCAST: usize = 32;
+
+/// A parsed, well-formed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `JOIN <name> [password]`
+    Join { name: String, password: Option<String> },
+    /// `MSG <name> <text>`
+    Msg { to: String, text: String },
+    /// `MCAST <name,name,...> <text>`: names de-duplicated case-insensitively.
+    Mcast { to: Vec<String>, text: String },
+    /// `ALL <text>`
+    All { text: String },
+    /// `WHO`
+    Who,
+    /// `LEAVE [reason]`, alias `QUIT`
+    Leave { reason: Option<String> },
+    /// `HELP`
+    Help,
+    /// `PING [token]`
+    Ping { token: Option<String> },
+}
+
+/// Which command a table row builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Join,
+    Msg,
+    Mcast,
+    All,
+    Who,
+    Leave,
+    Help,
+    Ping,
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct Spec {
+    /// The command word, upper case.
+    pub name: &'static str,
+    kind: Kind,
+    /// Fewest and most arguments; a text argument counts as one.
+    min: usize,
+    max: usize,
+    /// The last argument is the rest of the line (leading spaces removed).
+    text: bool,
+    /// Refused with NOT_JOINED before a successful JOIN.
+    pub needs_join: bool,
+    /// Shown in `ERR SYNTAX` and HELP.
+    pub usage: &'static str,
+    /// What it does, for HELP.
+    pub help: &'static str,
+}
+
+/// Every command the server knows, in HELP order.
+pub const TABLE: &[Spec] = &[
+    Spec {
+        name: "JOIN",
+        kind: Kind::Join,
+        min: 1,
+        max: 2,
+        text: false,
+        needs_join: false,
+        usage: "JOIN <name> [password]",
+        help: "take a name (1-8 letters, digits, _ or -) and enter the chat",
+    },
+    Spec {
+        name: "MSG",
+        kind: Kind::Msg,
+        min: 2,
+        max: 2,
+        text: true,
+        needs_join: true,
+        usage: "MSG <name> <text>",
+        help: "send a private message to one user",
+    },
+    Spec {
+        name: "MCAST",
+        kind: Kind::Mcast,
+        min: 2,
+        max: 2,
+        text: true,
+        needs_join: true,
+        usage: "MCAST <name,name,...> <text>",
+        help: "send one message to several users (at most 32, comma-separated)",
+    },
+    Spec {
+        name: "ALL",
+        kind: Kind::All,
+        min: 1,
+        max: 1,
+        text: true,
+        needs_join: true,
+        usage: "ALL <text>",
+        help: "send a message to everyone online",
+    },
+    Spec {
+        name: "WHO",
+        kind: Kind::Who,
+        min: 0,
+        max: 0,
+        text: false,
+        needs_join: true,
+        usage: "WHO",
+        help: "list who is online",
+    },
+    Spec {
+        name: "LEAVE",
+        kind: Kind::Leave,
+        min: 0,
+        max: 1,
+        text: true,
+        needs_join: false,
+        usage: "LEAVE [reason]",
+        help: "say goodbye and disconnect (QUIT works too)",
+    },
+    Spec {
+        name: "QUIT",
+        kind: Kind::Leave,
+        min: 0,
+        max: 1,
+        text: true,
+        needs_join: false,
+        usage: "QUIT [reason]",
+        help: "same as LEAVE",
+    },
+    Spec {
+        name: "HELP",
+        kind: Kind::Help,
+        min: 0,
+        max: 1,
+        text: true,
+        needs_join: false,
+        usage: "HELP",
+        help: "show this list",
+    },
+    Spec {
+        name: "PING",
+        kind: Kind::Ping,
+        min: 0,
+        max: 1,
+        text: true,
+        needs_join: false,
+        usage: "PING [token]",
+        help: "check the server is there; it answers PONG [token]",
+    },
+];
+
+/// Finds a command by its word, case-insensitively.
+pub fn lookup(word: &str) -> Option<&'static Spec> {
+    TABLE.iter().find(|s| s.name.eq_ignore_ascii_case(word))
+}
+
+fn is_space(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// Parses one line for a connection that has (`joined`) or has not joined.
+pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
+    let line = line.trim_start_matches(is_space);
+    let (word, rest) = split_word(line);
+    let Some(spec) = lookup(word) else {
+        return Err(unknown(word, joined));
+    };
+    if spec.needs_join && !joined {
+        return Err(Error::new(Code::NotJoined, "join first: JOIN <name>"));
+    }
+    let args = split_args(rest, spec).ok_or_else(|| syntax(spec))?;
+    build(spec, args).ok_or_else(|| syntax(spec))
+}
+
+/// `ERR SYNTAX usage: ...` for a command.
+pub fn syntax(spec: &Spec) -> Error {
+    Error::new(Code::Syntax, format!("usage: {}", spec.usage))
+}
+
+fn unknown(word: &str, joined: bool) -> Error {
+    let word: String = crate::text::sanitize(word).chars().take(32).collect();
+    let hint = if joined {
+        "to talk to everyone type ALL <text>, to one person MSG <name> <text>; HELP lists all commands"
+    } else {
+        "type JOIN <name> to start; HELP lists all commands"
+    };
+    Error::new(Code::UnknownCommand, format!("{word} is not a command: {hint}"))
+}
+
+/// Splits off the first space-separated word.
+fn split_word(s: &str) -> (&str, &str) {
+    match s.find(is_space) {
+        Some(i) => (&s[..i], s[i..].trim_start_matches(is_space)),
+        None => (s, ""),
+    }
+}
+
+/// Splits the arguments by the spec's arity; `None` when the count is wrong.
+fn split_args<'a>(mut rest: &'a str, spec: &Spec) -> Option<Vec<&'a str>> {
+    let mut args = Vec::with_capacity(spec.max);
+    loop {
+        if rest.trim_matches(is_space).is_empty() {
+            break;
+        }
+        if spec.text && args.len() + 1 == spec.max {
+            args.push(rest);
+            break;
+        }
+        if args.len() == spec.max {
+            return None;
+        }
+        let (w, r) = split_word(rest);
+        args.push(w);
+        rest = r;
+    }
+    (args.len() >= spec.min).then_some(args)
+}
+
+fn owned(s: Option<&&str>) -> Option<String> {
+    s.map(|s| s.to_string())
+}
+
+fn build(spec: &Spec, args: Vec<&str>) -> Option<Command> {
+    Some(match spec.kind {
+        Kind::Join => Command::Join { name: args[0].to_string(), password: owned(args.get(1)) },
+        Kind::Msg => Command::Msg { to: args[0].to_string(), text: args[1].to_string() },
+        Kind::Mcast => Command::Mcast { to: recipients(args[0])?, text: args[1].to_string() },
+        Kind::All => Command::All { text: args[0].to_string() },
+        Kind::Who => Command::Who,
+        Kind::Leave => Command::Leave { reason: owned(args.first()) },
+        Kind::Help => Command::Help,
+        Kind::Ping => Command::Ping { token: owned(args.first()) },
+    })
+}
+
+/// The MCAST list: comma-separated, empty items skipped, duplicates removed
+/// case-insensitively (first spelling kept); `None` if empty or too long.
+fn recipients(list: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split(',').filter(|n| !n.is_empty()) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            out.push(name.to_string());
+        }
+    }
+    (!out.is_empty() && out.len() <= MAX_MCAST).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Command {
+        parse(line, true).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    fn err(line: &str, joined: bool) -> Code {
+        parse(line, joined).expect_err(line).code
+    }
+
+    #[test]
+    fn command_word_is_case_insensitive() {
+        assert_eq!(ok("who"), Command::Who);
+        assert_eq!(ok("Who"), Command::Who);
+        assert_eq!(ok("  WHO  "), Command::Who);
+    }
+
+    #[test]
+    fn join_takes_name_and_optional_password() {
+        assert_eq!(ok("JOIN alice"), Command::Join { name: "alice".into(), password: None });
+        assert_eq!(ok("join bob  secret1"), Command::Join { name: "bob".into(), password: Some("secret1".into()) });
+        assert_eq!(err("JOIN", false), Code::Syntax);
+        assert_eq!(err("JOIN a b c", false), Code::Syntax);
+    }
+
+    #[test]
+    fn text_is_rest_of_line_with_inner_spacing_kept() {
+        assert_eq!(ok("MSG bob    hello   there "), Command::Msg { to: "bob".into(), text: "hello   there ".into() });
+        assert_eq!(ok("ALL   a  b"), Command::All { text: "a  b".into() });
+    }
+
+    #[test]
+    fn missing_text_is_a_syntax_error_with_usage() {
+        let e = parse("MSG bob", true).unwrap_err();
+        assert_eq!(e, Error::new(Code::Syntax, "usage: MSG <name> <text>"));
+        assert_eq!(err("MSG bob    ", true), Code::Syntax);
+        assert_eq!(err("ALL", true), Code::Syntax);
+        assert_eq!(err("MCAST a,b", true), Code::Syntax);
+    }
+
+    #[test]
+    fn extra_arguments_are_a_syntax_error() {
+        assert_eq!(err("WHO now", true), Code::Syntax);
+    }
+
+    #[test]
+    fn mcast_list_is_deduplicated_case_insensitively() {
+        assert_eq!(
+            ok("MCAST bob,Carol,BOB,,dave, hi"),
+            Command::Mcast { to: vec!["bob".into(), "Carol".into(), "dave".into()], text: "hi".into() }
+        );
+    }
+
+    #[test]
+    fn mcast_allows_at_most_32_names() {
+        let names: Vec<String> = (0..33).map(|i| format!("u{i}")).collect();
+        assert_eq!(err(&format!("MCAST {} hi", names.join(",")), true), Code::Syntax);
+        assert!(parse(&format!("MCAST {} hi", names[..32].join(",")), true).is_ok());
+        assert_eq!(err("MCAST ,,, hi", true), Code::Syntax);
+    }
+
+    #[test]
+    fn before_join_only_some_commands_are_allowed() {
+        assert_eq!(err("MSG bob hi", false), Code::NotJoined);
+        assert_eq!(err("WHO", false), Code::NotJoined);
+        assert_eq!(err("ALL", false), Code::NotJoined);
+        assert!(parse("PING", false).is_ok());
+        assert!(parse("HELP", false).is_ok());
+        assert!(parse("QUIT", false).is_ok());
+    }
+
+    #[test]
+    fn unknown_word_says_what_to_type_instead() {
+        let e = parse("hello everyone", true).unwrap_err();
+        assert_eq!(e.code, Code::UnknownCommand);
+        assert!(e.text.contains("ALL <text>"), "{}", e.text);
+        let e = parse("hello", false).unwrap_err();
+        assert!(e.text.contains("JOIN <name>"), "{}", e.text);
+    }
+
+    #[test]
+    fn ping_and_leave_take_optional_text() {
+        assert_eq!(ok("PING"), Command::Ping { token: None });
+        assert_eq!(ok("PING abc"), Command::Ping { token: Some("abc".into()) });
+        assert_eq!(ok("QUIT bye now"), Command::Leave { reason: Some("bye now".into()) });
+        assert_eq!(ok("LEAVE"), Command::Leave { reason: None });
+    }
+
+    #[test]
+    fn every_command_has_usage_and_help() {
+        for s in TABLE {
+            assert!(s.usage.starts_with(s.name) && !s.help.is_empty(), "{}", s.name);
+        }
+    }
+}

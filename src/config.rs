@@ -1,0 +1,268 @@
+//! Configuration (protocol section 9): defaults, the TOML file, then flags.
+//!
+//! `main.rs` calls [`from_args`]; the result is either something to print
+//! (`-h`, `-V`) or a [`Config`] for `server.rs`. Every limit the server
+//! enforces is a field here, named as in the TOML file, with its default.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Everything the server needs to know to run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Addresses to listen on (`host:port`, IPv6 in brackets).
+    pub listen: Vec<String>,
+    /// The SQLite file.
+    pub db: PathBuf,
+    /// The admin Unix socket, if any.
+    pub admin_socket: Option<PathBuf>,
+    /// Bytes per client line, terminator not counted.
+    pub max_line: usize,
+    /// Most simultaneous connections (joined or not).
+    pub max_clients: usize,
+    /// Seconds a connection may stay without JOIN.
+    pub join_timeout: u64,
+    /// Lines per second per connection; 0 turns flood control off.
+    pub flood_rate: u32,
+    /// Lines a connection may send at once before flood control applies.
+    pub flood_burst: u32,
+    /// Bytes of unsent output before a client is dropped.
+    pub max_sendq: usize,
+    /// HISTORY without a count.
+    pub history_default: usize,
+    /// Largest HISTORY count.
+    pub history_max: usize,
+    /// Messages of HISTORY replayed after JOIN (0: none).
+    pub history_on_join: usize,
+}
+
+/// The default listeners: loopback only, both address families.
+pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect(),
+            db: PathBuf::from("chatd.db"),
+            admin_socket: None,
+            max_line: 1024,
+            max_clients: 10_000,
+            join_timeout: 60,
+            flood_rate: 20,
+            flood_burst: 40,
+            max_sendq: 1 << 20,
+            history_default: 20,
+            history_max: 500,
+            history_on_join: 0,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Action {
+    Run(Config),
+    Help(String),
+    Version(String),
+}
+
+const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [-d PATH] [--admin-socket PATH] [-h] [-V]";
+
+fn options() -> getopts::Options {
+    let mut o = getopts::Options::new();
+    o.optopt("c", "config", "read settings from this TOML file", "FILE");
+    o.optmulti(
+        "l",
+        "listen",
+        "listen on ADDR (repeatable; replaces the defaults 127.0.0.1:5000 and [::1]:5000)",
+        "ADDR",
+    );
+    o.optopt("d", "db", "SQLite database file (default chatd.db)", "PATH");
+    o.optopt("", "admin-socket", "serve the admin console on this Unix socket", "PATH");
+    o.optflag("h", "help", "print this help and exit");
+    o.optflag("V", "version", "print the version and exit");
+    o
+}
+
+/// Reads the command line (without the program name). An error is the one
+/// line `main` prints before exiting with status 2.
+pub fn from_args(args: &[String]) -> Result<Action, String> {
+    let opts = options();
+    let m = opts.parse(args).map_err(|e| format!("{e} (try chatd -h)"))?;
+    if m.opt_present("h") {
+        let brief = format!("{USAGE}\n\nA line-based chat server; talk to it with nc or telnet.");
+        return Ok(Action::Help(opts.usage(&brief)));
+    }
+    if m.opt_present("V") {
+        return Ok(Action::Version(format!("chatd {}", env!("CARGO_PKG_VERSION"))));
+    }
+    if let Some(extra) = m.free.first() {
+        return Err(format!("unexpected argument '{extra}' (try chatd -h)"));
+    }
+    let mut config = match m.opt_str("c") {
+        Some(path) => from_file(&path)?,
+        None => Config::default(),
+    };
+    let listen = m.opt_strs("l");
+    if !listen.is_empty() {
+        config.listen = listen;
+    }
+    if let Some(db) = m.opt_str("d") {
+        config.db = PathBuf::from(db);
+    }
+    if let Some(sock) = m.opt_str("admin-socket") {
+        config.admin_socket = Some(PathBuf::from(sock));
+    }
+    config.validate()?;
+    Ok(Action::Run(config))
+}
+
+/// Reads a TOML configuration file.
+pub fn from_file(path: &str) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {path}: {e}"))?;
+    from_toml(&text).map_err(|e| format!("invalid config file {path}: {e}"))
+}
+
+/// Parses TOML text; unknown keys are errors (a typo should not pass silently).
+pub fn from_toml(text: &str) -> Result<Config, String> {
+    toml::from_str(text).map_err(|e| e.message().to_string())
+}
+
+impl Config {
+    /// Rejects values the server cannot work with.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.listen.is_empty() {
+            return Err("listen: at least one address is needed".into());
+        }
+        for addr in &self.listen {
+            parse_addr(addr)?;
+        }
+        let positive = [
+            ("max_line", self.max_line),
+            ("max_clients", self.max_clients),
+            ("max_sendq", self.max_sendq),
+            ("history_max", self.history_max),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("{key} must be at least 1"));
+            }
+        }
+        if self.join_timeout == 0 {
+            return Err("join_timeout must be at least 1".into());
+        }
+        if self.flood_rate > 0 && self.flood_burst == 0 {
+            return Err("flood_burst must be at least 1 when flood_rate is on".into());
+        }
+        if self.history_default > self.history_max {
+            return Err("history_default must not exceed history_max".into());
+        }
+        if self.history_on_join > self.history_max {
+            return Err("history_on_join must not exceed history_max".into());
+        }
+        Ok(())
+    }
+}
+
+/// Parses a listen address: `host:port`, `[v6]:port`, or `localhost:port`.
+pub fn parse_addr(addr: &str) -> Result<Vec<std::net::SocketAddr>, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(a) = addr.parse() {
+        return Ok(vec![a]);
+    }
+    // Host names (localhost) resolve through the system; no DNS beyond that.
+    match addr.to_socket_addrs() {
+        Ok(list) => {
+            let list: Vec<_> = list.collect();
+            if list.is_empty() {
+                Err(format!("listen address {addr} resolves to nothing"))
+            } else {
+                Ok(list)
+            }
+        }
+        Err(_) => {
+            Err(format!("invalid listen address '{addr}' (expected host:port, e.g. 127.0.0.1:5000 or [::1]:5000)"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(list: &[&str]) -> Config {
+        match from_args(&args(list)) {
+            Ok(Action::Run(c)) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_protocol() {
+        let c = run(&[]);
+        assert_eq!(c.listen, vec!["127.0.0.1:5000", "[::1]:5000"]);
+        assert_eq!(c.db, PathBuf::from("chatd.db"));
+        assert_eq!((c.max_line, c.max_clients, c.join_timeout), (1024, 10_000, 60));
+        assert_eq!((c.flood_rate, c.flood_burst, c.max_sendq), (20, 40, 1_048_576));
+        assert_eq!((c.history_default, c.history_max, c.history_on_join), (20, 500, 0));
+    }
+
+    #[test]
+    fn the_documented_toml_parses_to_the_defaults() {
+        let text = r#"
+listen = ["127.0.0.1:5000", "[::1]:5000"]
+db = "chatd.db"
+# admin_socket = "/run/chatd/admin.sock"
+max_line = 1024
+max_clients = 10000
+join_timeout = 60
+flood_rate = 20
+flood_burst = 40
+max_sendq = 1048576
+history_default = 20
+history_max = 500
+history_on_join = 0
+"#;
+        assert_eq!(from_toml(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn listen_flags_replace_the_defaults_and_repeat() {
+        let c = run(&["-l", "127.0.0.1:7000", "--listen", "[::1]:7001", "-d", "x.db"]);
+        assert_eq!(c.listen, vec!["127.0.0.1:7000", "[::1]:7001"]);
+        assert_eq!(c.db, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(from_toml("max_lines = 5").unwrap_err().contains("max_lines"));
+        assert!(from_toml("max_line = \"big\"").is_err());
+        assert!(from_toml("max_line = -1").is_err());
+    }
+
+    #[test]
+    fn bad_flags_are_one_line_errors() {
+        let e = from_args(&args(&["--bogus"])).unwrap_err();
+        assert!(e.contains("bogus") && !e.contains('\n'), "{e}");
+        let e = from_args(&args(&["-l", "nonsense"])).unwrap_err();
+        assert!(e.contains("nonsense"), "{e}");
+        assert!(from_args(&args(&["stray"])).is_err());
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let c = Config { max_line: 0, ..Config::default() };
+        assert!(c.validate().unwrap_err().contains("max_line"));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert!(matches!(from_args(&args(&["-h"])), Ok(Action::Help(h)) if h.contains("--listen")));
+        assert!(matches!(from_args(&args(&["-V"])), Ok(Action::Version(v)) if v.starts_with("chatd ")));
+    }
+}

@@ -1,0 +1,182 @@
+//! One client connection: its socket, input and output buffers, and session.
+//!
+//! `server.rs` reads into it and flushes it; `state.rs` appends outbound lines
+//! to it. Handlers never touch the socket. Buffers are allocated while in use
+//! and given back when empty, so an idle connection costs little memory.
+
+use crate::framing::Decoder;
+use mio::net::TcpStream;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Most bytes written to one connection per flush pass, so one client with a
+/// large backlog cannot starve the others (redis uses the same figure).
+pub const WRITE_CAP: usize = 64 * 1024;
+
+/// Why a connection is being closed; the text goes into `LEFT <ts> <name> ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Close {
+    /// LEAVE/QUIT, with the user's reason.
+    Leave(Option<String>),
+    /// The peer closed, or the socket failed.
+    Closed,
+    /// Unsent output passed max_sendq.
+    SendqExceeded,
+    /// Never joined within join_timeout.
+    Timeout,
+}
+
+impl Close {
+    /// The reason shown to other users.
+    pub fn reason(&self) -> &str {
+        match self {
+            Close::Leave(r) => r.as_deref().unwrap_or(""),
+            Close::Closed => "connection closed",
+            Close::SendqExceeded => "sendq exceeded",
+            Close::Timeout => "join timeout",
+        }
+    }
+
+    /// Whether queued output should still be sent before closing.
+    pub fn flush_first(&self) -> bool {
+        !matches!(self, Close::SendqExceeded | Close::Closed)
+    }
+}
+
+/// What a flush achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flushed {
+    /// Nothing left to send.
+    All,
+    /// The socket would block: wait for a writable event.
+    Blocked,
+    /// WRITE_CAP reached with bytes left: continue on the next pass.
+    Capped,
+}
+
+/// A connection and its session.
+#[derive(Debug)]
+pub struct Conn {
+    /// Serial number for log lines (slab keys are reused, these are not).
+    pub id: u64,
+    pub sock: TcpStream,
+    pub peer: SocketAddr,
+    pub connected_at: Instant,
+    /// Display name once joined.
+    pub name: Option<String>,
+    /// Set when the connection is to be closed after this event batch.
+    pub closing: Option<Close>,
+    /// Bytes read from the socket not yet decoded; `inpos` is how far.
+    pub inbuf: Vec<u8>,
+    pub inpos: usize,
+    pub decoder: Decoder,
+    /// The socket may have more bytes to read (edge-triggered readiness).
+    pub readable: bool,
+    /// The peer sent end of file.
+    pub eof: bool,
+    /// Unsent output: `out[outpos..]`.
+    out: Vec<u8>,
+    outpos: usize,
+    /// WRITABLE interest is registered.
+    pub want_write: bool,
+    /// Already listed for the server's run and flush passes.
+    pub queued_run: bool,
+    pub queued_flush: bool,
+}
+
+impl Conn {
+    pub fn new(id: u64, sock: TcpStream, peer: SocketAddr, max_line: usize) -> Conn {
+        Conn {
+            id,
+            sock,
+            peer,
+            connected_at: Instant::now(),
+            name: None,
+            closing: None,
+            inbuf: Vec::new(),
+            inpos: 0,
+            decoder: Decoder::new(max_line),
+            readable: false,
+            eof: false,
+            out: Vec::new(),
+            outpos: 0,
+            want_write: false,
+            queued_run: false,
+            queued_flush: false,
+        }
+    }
+
+    /// How this connection is named in log lines.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("#{} {} ({})", self.id, self.peer, n),
+            None => format!("#{} {}", self.id, self.peer),
+        }
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn unsent(&self) -> usize {
+        self.out.len() - self.outpos
+    }
+
+    /// Appends output; false (and nothing appended) if that would pass
+    /// `max_sendq` bytes of unsent output.
+    pub fn queue(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
+        if self.unsent() + bytes.len() > max_sendq {
+            return false;
+        }
+        self.out.extend_from_slice(bytes);
+        true
+    }
+
+    /// Drops all unsent output (the connection is being dropped).
+    pub fn discard_output(&mut self) {
+        self.out = Vec::new();
+        self.outpos = 0;
+    }
+
+    /// Writes queued output, at most `cap` bytes.
+    pub fn flush(&mut self, cap: usize) -> io::Result<Flushed> {
+        let mut written = 0;
+        while self.outpos < self.out.len() {
+            if written >= cap {
+                return Ok(Flushed::Capped);
+            }
+            let end = self.out.len().min(self.outpos + (cap - written));
+            match self.sock.write(&self.out[self.outpos..end]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.outpos += n;
+                    written += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // All sent: give the memory back rather than keep a large buffer idle.
+        self.out = Vec::new();
+        self.outpos = 0;
+        Ok(Flushed::All)
+    }
+
+    /// Reads once from the socket into the input buffer.
+    /// `Ok(0)` is end of file; `WouldBlock` means drained.
+    pub fn read_some(&mut self, scratch: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(scratch)?;
+        self.inbuf.extend_from_slice(&scratch[..n]);
+        Ok(n)
+    }
+
+    /// True when all read bytes have been decoded.
+    pub fn input_consumed(&self) -> bool {
+        self.inpos >= self.inbuf.len()
+    }
+
+    /// Forgets decoded input and frees the buffer.
+    pub fn reset_input(&mut self) {
+        self.inbuf = Vec::new();
+        self.inpos = 0;
+    }
+}

@@ -1,0 +1,28 @@
+//! chatd: a line-based chat server you can talk to with `nc` or `telnet`.
+//!
+//! # Layout
+//!
+//! The path of a client line, in file order:
+//!
+//! - [`server`]: the mio event loop: accept, read, run pass, flush pass, close pass
+//! - [`conn`]: one connection: socket, input and output buffers, session
+//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, max line, UTF-8); pure
+//! - [`command`]: line -> [`command::Command`] through one table; pure
+//! - [`handlers`]: one file per area (session, messaging), each command a function
+//! - [`state`]: who is online and delivery to outbound buffers
+//! - [`reply`]: every server line's format
+//!
+//! Beside the flow: [`config`] (defaults, TOML, flags), [`names`] (name
+//! rules), [`text`] (text safety). `main.rs` wires them together.
+//! The wire protocol is documented in `docs/protocol.md`.
+
+pub mod command;
+pub mod config;
+pub mod conn;
+pub mod framing;
+pub mod handlers;
+pub mod names;
+pub mod reply;
+pub mod server;
+pub mod state;
+pub mod text;

@@ -1,0 +1,179 @@
+//! Every line the server sends, in one place (protocol section 2).
+//!
+//! Handlers never format wire text themselves: they call these functions and
+//! hand the result to `state.rs`, which appends it to outbound buffers. Every
+//! line ends with CRLF so telnet shows it properly.
+
+use std::fmt;
+
+/// Name and version in the HELLO line.
+pub const SERVER_NAME: &str = "chatd";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The error codes of `ERR <CODE> <free text>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    LineTooLong,
+    UnknownCommand,
+    NotJoined,
+    Syntax,
+    AlreadyJoined,
+    NameTaken,
+    NameTooLong,
+    NameInvalid,
+    NoSuchUser,
+    Timeout,
+    ServerFull,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::LineTooLong => "LINE_TOO_LONG",
+            Code::UnknownCommand => "UNKNOWN_COMMAND",
+            Code::NotJoined => "NOT_JOINED",
+            Code::Syntax => "SYNTAX",
+            Code::AlreadyJoined => "ALREADY_JOINED",
+            Code::NameTaken => "NAME_TAKEN",
+            Code::NameTooLong => "NAME_TOO_LONG",
+            Code::NameInvalid => "NAME_INVALID",
+            Code::NoSuchUser => "NO_SUCH_USER",
+            Code::Timeout => "TIMEOUT",
+            Code::ServerFull => "SERVER_FULL",
+        }
+    }
+}
+
+/// A failed command: becomes `ERR <CODE> <text>`. The command changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub text: String,
+}
+
+impl Error {
+    pub fn new(code: Code, text: impl Into<String>) -> Error {
+        Error { code, text: text.into() }
+    }
+
+    /// The wire line.
+    pub fn line(&self) -> String {
+        format!("ERR {} {}\r\n", self.code.as_str(), self.text)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code.as_str(), self.text)
+    }
+}
+
+/// `HELLO chatd <version> <how to start>`: the first line on every connection.
+pub fn hello() -> String {
+    format!(
+        "HELLO {SERVER_NAME} {VERSION} welcome! Type JOIN <name> to start (1-8 letters, digits, _ or -); HELP lists all commands\r\n"
+    )
+}
+
+/// `OK <COMMAND> [fields]`.
+pub fn ok(command: &str, fields: &str) -> String {
+    if fields.is_empty() {
+        format!("OK {command}\r\n")
+    } else {
+        format!("OK {command} {fields}\r\n")
+    }
+}
+
+/// `PONG [token]`.
+pub fn pong(token: Option<&str>) -> String {
+    match token {
+        Some(t) => format!("PONG {t}\r\n"),
+        None => "PONG\r\n".to_string(),
+    }
+}
+
+/// `HELP <text>`: one line of the HELP reply.
+pub fn help_line(text: &str) -> String {
+    format!("HELP {text}\r\n")
+}
+
+/// `JOINED <ts> <name>`.
+pub fn joined(ts: &str, name: &str) -> String {
+    format!("JOINED {ts} {name}\r\n")
+}
+
+/// `LEFT <ts> <name> [reason]`.
+pub fn left(ts: &str, name: &str, reason: &str) -> String {
+    if reason.is_empty() {
+        format!("LEFT {ts} {name}\r\n")
+    } else {
+        format!("LEFT {ts} {name} {reason}\r\n")
+    }
+}
+
+/// `NOTICE <ts> <text>`.
+pub fn notice(ts: &str, text: &str) -> String {
+    format!("NOTICE {ts} {text}\r\n")
+}
+
+/// `MSG <ts> <from> <text>`.
+pub fn msg(ts: &str, from: &str, text: &str) -> String {
+    format!("MSG {ts} {from} {text}\r\n")
+}
+
+/// `MCAST <ts> <from> <recipients> <text>`.
+pub fn mcast(ts: &str, from: &str, recipients: &str, text: &str) -> String {
+    format!("MCAST {ts} {from} {recipients} {text}\r\n")
+}
+
+/// `ALL <ts> <from> <text>`.
+pub fn all(ts: &str, from: &str, text: &str) -> String {
+    format!("ALL {ts} {from} {text}\r\n")
+}
+
+/// A list field: names joined with commas, `-` when empty.
+pub fn list_field(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".to_string()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The current time as the protocol writes it: RFC 3339 UTC with seconds.
+pub fn timestamp(t: time::OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_is_rfc3339_utc_seconds() {
+        let t = time::macros::datetime!(2026-11-21 12:01:02.789 UTC);
+        assert_eq!(timestamp(t), "2026-11-21T12:01:02Z");
+    }
+
+    #[test]
+    fn error_line_has_code_and_text() {
+        let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
+        assert_eq!(e.line(), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
+    }
+
+    #[test]
+    fn empty_list_field_is_a_dash() {
+        assert_eq!(list_field(&[]), "-");
+        assert_eq!(list_field(&["a".into(), "B".into()]), "a,B");
+    }
+
+    #[test]
+    fn hello_says_how_to_start() {
+        let h = hello();
+        assert!(h.starts_with("HELLO chatd "));
+        assert!(h.contains("JOIN <name>"));
+        assert!(h.ends_with("\r\n"));
+    }
+}

@@ -1,0 +1,139 @@
+//! Who is online and how lines reach them: the delivery half of the seam
+//! between handlers and the world (the store is the other half).
+//!
+//! Handlers ask this module who is online and hand it lines to deliver; it
+//! appends them to connections' outbound buffers and lists those connections
+//! for `server.rs`'s flush pass. It never touches a socket, so a future
+//! multi-node chatd can put presence and fan-out behind these same calls.
+
+use crate::conn::{Close, Conn};
+use crate::names;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+/// The server's connections and the name index.
+pub struct State {
+    /// Every connection, keyed by its mio token.
+    pub conns: slab::Slab<Conn>,
+    /// Joined users: folded name -> connection key.
+    online: HashMap<String, usize>,
+    /// Bytes of unsent output before a client is dropped.
+    max_sendq: usize,
+    /// Connections with output to flush, and connections to close, after
+    /// this event batch (each listed once, see `Conn::queued_flush`).
+    pub to_flush: Vec<usize>,
+    pub to_close: Vec<usize>,
+    /// The formatted timestamp of the current second.
+    ts_cache: (u64, String),
+}
+
+impl State {
+    pub fn new(max_sendq: usize) -> State {
+        State {
+            conns: slab::Slab::new(),
+            online: HashMap::new(),
+            max_sendq,
+            to_flush: Vec::new(),
+            to_close: Vec::new(),
+            ts_cache: (u64::MAX, String::new()),
+        }
+    }
+
+    /// The protocol timestamp of now (`2026-11-21T12:01:02Z`).
+    pub fn ts(&mut self) -> String {
+        let now = SystemTime::now();
+        let secs = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        if self.ts_cache.0 != secs {
+            self.ts_cache = (secs, crate::reply::timestamp(now.into()));
+        }
+        self.ts_cache.1.clone()
+    }
+
+    /// Queues a line for one connection. A connection whose unsent output
+    /// would pass max_sendq is marked to be dropped instead: the others
+    /// never wait for it.
+    pub fn send(&mut self, key: usize, line: &str) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        if conn.closing.is_some() {
+            return; // a connection on its way out gets nothing more
+        }
+        if conn.queue(line.as_bytes(), self.max_sendq) {
+            if !conn.queued_flush {
+                conn.queued_flush = true;
+                self.to_flush.push(key);
+            }
+        } else {
+            conn.discard_output();
+            self.close(key, Close::SendqExceeded);
+        }
+    }
+
+    /// Marks a connection to be closed after this event batch; the first
+    /// reason given wins.
+    pub fn close(&mut self, key: usize, why: Close) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            if conn.closing.is_none() {
+                conn.closing = Some(why);
+                self.to_close.push(key);
+            }
+        }
+    }
+
+    /// The display name of a joined connection.
+    pub fn name_of(&self, key: usize) -> Option<&str> {
+        self.conns.get(key).and_then(|c| c.name.as_deref())
+    }
+
+    /// The connection of an online user, by name in any case.
+    pub fn online(&self, name: &str) -> Option<usize> {
+        self.online.get(&names::fold(name)).copied()
+    }
+
+    /// The online user's name as they spelled it at JOIN.
+    pub fn display_name(&self, name: &str) -> Option<&str> {
+        self.online(name).and_then(|k| self.name_of(k))
+    }
+
+    /// Puts a connection online under `name`; false if the name is online
+    /// on another connection.
+    pub fn join(&mut self, key: usize, name: &str) -> bool {
+        let folded = names::fold(name);
+        if self.online.contains_key(&folded) {
+            return false;
+        }
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.name = Some(name.to_string());
+            self.online.insert(folded, key);
+        }
+        true
+    }
+
+    /// Takes a connection offline; returns the name it had.
+    pub fn part(&mut self, key: usize) -> Option<String> {
+        let name = self.conns.get_mut(key)?.name.take()?;
+        self.online.remove(&names::fold(&name));
+        Some(name)
+    }
+
+    /// Sends a line to every joined user but `except`; returns how many.
+    pub fn broadcast(&mut self, except: Option<usize>, line: &str) -> usize {
+        let keys: Vec<usize> = self.online.values().copied().filter(|&k| Some(k) != except).collect();
+        for &k in &keys {
+            self.send(k, line);
+        }
+        keys.len()
+    }
+
+    /// Every joined user's name, sorted case-insensitively.
+    pub fn who(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.online.values().filter_map(|&k| self.name_of(k)).map(str::to_string).collect();
+        names.sort_by_key(|n| names::fold(n));
+        names
+    }
+
+    /// How many users are joined.
+    pub fn joined_count(&self) -> usize {
+        self.online.len()
+    }
+}
