@@ -1,0 +1,287 @@
+//! Test harness: starts the real `chatd` binary on a free loopback port with
+//! a temporary database, and talks to it over TCP.
+//!
+//! The server is asked to listen on port 0; the harness reads the port from
+//! its "listening on" log line, so tests never race for ports. Every server is
+//! killed by its PID when the `Server` value is dropped.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for an expected line before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "chatd-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running chatd process.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Every stderr line so far arrives here (log lines).
+    pub log: mpsc::Receiver<String>,
+    pub dir: TempDir,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_chatd")
+}
+
+impl Server {
+    /// Starts chatd with default settings on 127.0.0.1:0.
+    pub fn start() -> Server {
+        Server::start_with(&[], "")
+    }
+
+    /// Starts chatd with extra flags and a TOML config (empty: none).
+    pub fn start_with(args: &[&str], toml: &str) -> Server {
+        Server::start_in(TempDir::new(), args, toml)
+    }
+
+    /// Starts chatd in a given directory (its database lives there), so a
+    /// test can restart a server on the same files.
+    pub fn start_in(dir: TempDir, args: &[&str], toml: &str) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(&dir.0)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if !args.iter().any(|a| *a == "-l" || *a == "--listen") {
+            cmd.args(["-l", "127.0.0.1:0"]);
+        }
+        if !args.iter().any(|a| *a == "-d" || *a == "--db") {
+            cmd.arg("-d").arg(dir.path("chatd.db"));
+        }
+        if !toml.is_empty() {
+            let conf = dir.path("chatd.toml");
+            std::fs::write(&conf, toml).expect("write config");
+            cmd.arg("-c").arg(conf);
+        }
+        cmd.args(args);
+        let mut child = cmd.spawn().expect("start chatd");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(a) = line.split("listening on ").nth(1) {
+                        break a.trim().parse().expect("listen address");
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("chatd did not start listening");
+                }
+            }
+        };
+        Server { child, addr, log: rx, dir }
+    }
+
+    /// Connects a client and reads its HELLO line.
+    pub fn connect(&self) -> Client {
+        let mut c = Client::connect_raw(self.addr);
+        let hello = c.line();
+        assert!(hello.starts_with("HELLO chatd "), "{hello}");
+        c
+    }
+
+    /// Connects and joins as `name`, asserting success.
+    pub fn join(&self, name: &str) -> Client {
+        let mut c = self.connect();
+        c.send(&format!("JOIN {name}"));
+        let ok = c.line();
+        assert!(ok.starts_with(&format!("OK JOIN {name} ")), "{ok}");
+        c
+    }
+
+    /// Waits for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line containing {needle:?}"),
+            }
+        }
+    }
+
+    /// Stops the server (SIGKILL) and hands back its directory.
+    pub fn kill(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
+        std::mem::forget(self);
+        dir
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path("chatd.db")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP client that speaks the line protocol.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// Connects without reading anything.
+    pub fn connect_raw(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+        Client { stream, buf: Vec::new() }
+    }
+
+    /// Sends one line with LF.
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// The next line (CRLF checked and removed); panics after WAIT.
+    pub fn line(&mut self) -> String {
+        self.try_line(WAIT).unwrap_or_else(|| panic!("no line within {WAIT:?}; buffered: {:?}", self.buf))
+    }
+
+    /// The next line within `wait`, or None.
+    pub fn try_line(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut raw: Vec<u8> = self.buf.drain(..=i).collect();
+                assert!(raw.ends_with(b"\r\n"), "server line without CRLF: {raw:?}");
+                raw.truncate(raw.len() - 2);
+                return Some(String::from_utf8(raw).expect("server sent invalid UTF-8"));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Reads lines until one starts with `prefix`; returns it. Lines before
+    /// it are returned too, in order, as the first element.
+    pub fn until(&mut self, prefix: &str) -> (Vec<String>, String) {
+        let mut before = Vec::new();
+        loop {
+            let l = self.line();
+            if l.starts_with(prefix) {
+                return (before, l);
+            }
+            before.push(l);
+        }
+    }
+
+    /// Sends a command and returns its reply line.
+    pub fn ask(&mut self, line: &str) -> String {
+        self.send(line);
+        self.line()
+    }
+
+    /// Asserts nothing arrives within `wait`.
+    pub fn expect_silence(&mut self, wait: Duration) {
+        if let Some(l) = self.try_line(wait) {
+            panic!("expected no line, got {l:?}");
+        }
+    }
+
+    /// True once the server has closed the connection (reads EOF).
+    pub fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut chunk = [0u8; 4096];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+/// The `<ts>` field must be RFC 3339 UTC with seconds.
+pub fn assert_ts(ts: &str) {
+    let b = ts.as_bytes();
+    let ok = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+        && ts.chars().filter(|c| c.is_ascii_digit()).count() == 14;
+    assert!(ok, "bad timestamp {ts:?}");
+}
+
+/// Splits an event line into its first `n` fields and the rest.
+pub fn fields(line: &str, n: usize) -> Vec<String> {
+    line.splitn(n + 1, ' ').map(str::to_string).collect()
+}
+
+/// Whether a path exists (for db files).
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
