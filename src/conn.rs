@@ -4,6 +4,7 @@
 //! to it. Handlers never touch the socket. Buffers are allocated while in use
 //! and given back when empty, so an idle connection costs little memory.
 
+use crate::flood::TokenBucket;
 use crate::framing::Decoder;
 use mio::net::TcpStream;
 use std::io::{self, Read, Write};
@@ -75,6 +76,10 @@ pub struct Conn {
     pub readable: bool,
     /// The peer sent end of file.
     pub eof: bool,
+    /// Lines this connection may send before flood control delays it.
+    pub flood: TokenBucket,
+    /// Waiting for its flood budget: not read until the timer fires.
+    pub throttled: bool,
     /// Unsent output: `out[outpos..]`.
     out: Vec<u8>,
     outpos: usize,
@@ -86,12 +91,13 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: u64, sock: TcpStream, peer: SocketAddr, max_line: usize) -> Conn {
+    pub fn new(id: u64, sock: TcpStream, peer: SocketAddr, max_line: usize, flood_burst: u32) -> Conn {
+        let now = Instant::now();
         Conn {
             id,
             sock,
             peer,
-            connected_at: Instant::now(),
+            connected_at: now,
             name: None,
             closing: None,
             inbuf: Vec::new(),
@@ -99,6 +105,8 @@ impl Conn {
             decoder: Decoder::new(max_line),
             readable: false,
             eof: false,
+            flood: TokenBucket::new(flood_burst, now),
+            throttled: false,
             out: Vec::new(),
             outpos: 0,
             want_write: false,

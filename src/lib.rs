@@ -12,13 +12,14 @@
 //! - [`state`]: who is online and delivery to outbound buffers
 //! - [`reply`]: every server line's format
 //!
-//! Beside the flow: [`config`] (defaults, TOML, flags), [`names`] (name
-//! rules), [`text`] (text safety). `main.rs` wires them together.
+//! Beside the flow: [`config`] (defaults, TOML, flags), [`flood`] (token
+//! bucket), [`names`] (name rules), [`text`] (text safety). `main.rs` wires them together.
 //! The wire protocol is documented in `docs/protocol.md`.
 
 pub mod command;
 pub mod config;
 pub mod conn;
+pub mod flood;
 pub mod framing;
 pub mod handlers;
 pub mod names;

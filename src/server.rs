@@ -23,7 +23,8 @@ use crate::reply::{self, Code, Error};
 use crate::state::State;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ pub struct Server {
     to_run: Vec<usize>,
     /// join_timeout deadlines, in connection order: (deadline, key, id).
     join_deadlines: VecDeque<(Instant, usize, u64)>,
+    /// Connections waiting for their flood budget: (when, key, id).
+    throttled: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     scratch: Vec<u8>,
     next_id: u64,
     /// Start-up warnings, logged once logging is up.
@@ -95,6 +98,7 @@ impl Server {
             state: State::new(max_sendq),
             to_run: Vec::new(),
             join_deadlines: VecDeque::new(),
+            throttled: BinaryHeap::new(),
             scratch: vec![0; READ_CHUNK],
             next_id: 1,
             warnings,
@@ -143,6 +147,7 @@ impl Server {
                 }
             }
             self.expire_joins();
+            self.release_throttled();
             self.run_pass();
             self.flush_pass();
             self.close_pass();
@@ -155,9 +160,14 @@ impl Server {
         if !self.to_run.is_empty() || !self.state.to_flush.is_empty() || !self.state.to_close.is_empty() {
             return Some(Duration::ZERO);
         }
-        self.join_deadlines
-            .front()
-            .map(|(deadline, _, _)| deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
+        let join = self.join_deadlines.front().map(|&(when, _, _)| when);
+        let flood = self.throttled.peek().map(|Reverse((when, _, _))| *when);
+        let next = match (join, flood) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // Round up so the timer has passed when poll returns.
+        next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
 
     fn accept(&mut self, index: usize) {
@@ -194,7 +204,7 @@ impl Server {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;
         }
-        let conn = entry.insert(Conn::new(id, sock, peer, self.config.max_line));
+        let conn = entry.insert(Conn::new(id, sock, peer, self.config.max_line, self.config.flood_burst));
         log::info!("{}: connected", conn.label());
         let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));
@@ -224,6 +234,26 @@ impl Server {
         }
     }
 
+    /// Connections whose flood budget has refilled are run again.
+    fn release_throttled(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((when, key, id))) = self.throttled.peek() {
+            if when > now {
+                break;
+            }
+            self.throttled.pop();
+            let Some(conn) = self.state.conns.get_mut(key) else { continue };
+            if conn.id != id || !conn.throttled {
+                continue;
+            }
+            conn.throttled = false;
+            if !conn.queued_run {
+                conn.queued_run = true;
+                self.to_run.push(key);
+            }
+        }
+    }
+
     /// Reads and handles input of every connection listed in `to_run`.
     fn run_pass(&mut self) {
         let keys = std::mem::take(&mut self.to_run);
@@ -247,7 +277,7 @@ impl Server {
         let mut budget = LINES_PER_PASS;
         loop {
             let Some(conn) = self.state.conns.get_mut(key) else { return false };
-            if conn.closing.is_some() {
+            if conn.closing.is_some() || conn.throttled {
                 return false;
             }
             if conn.input_consumed() {
@@ -282,6 +312,14 @@ impl Server {
             if budget == 0 {
                 return true;
             }
+            // The next line must fit the flood budget; if not, stop reading
+            // this connection until it does (delayed, never dropped).
+            let rate = self.config.flood_rate;
+            if let Err(wait) = conn.flood.ready(rate, self.config.flood_burst, Instant::now()) {
+                conn.throttled = true;
+                self.throttled.push(Reverse((Instant::now() + wait, key, conn.id)));
+                return false;
+            }
             let (used, frame) = conn.decoder.decode(&conn.inbuf[conn.inpos..]);
             conn.inpos += used;
             if conn.decoder.has_replies() {
@@ -297,6 +335,7 @@ impl Server {
                 }
             }
             if let Some(frame) = frame {
+                conn.flood.spend(rate);
                 budget -= 1;
                 self.handle(key, frame);
             }
