@@ -23,6 +23,13 @@ pub enum Command {
     All { text: String },
     /// `WHO`
     Who,
+    /// `HISTORY [n]`: n is at least 1 (the handler caps it at history_max).
+    History { n: Option<usize> },
+    /// `REGISTER <password>`
+    Register { password: String },
+    /// `CLOCK [ON|OFF]`: `None` shows the clock, `Some(on)` switches the
+    /// clock field of events on this connection.
+    Clock { on: Option<bool> },
     /// `LEAVE [reason]`, alias `QUIT`
     Leave { reason: Option<String> },
     /// `HELP`
@@ -39,6 +46,9 @@ enum Kind {
     Mcast,
     All,
     Who,
+    History,
+    Register,
+    Clock,
     Leave,
     Help,
     Ping,
@@ -64,97 +74,32 @@ pub struct Spec {
 }
 
 /// Every command the server knows, in HELP order.
+#[rustfmt::skip]
 pub const TABLE: &[Spec] = &[
-    Spec {
-        name: "JOIN",
-        kind: Kind::Join,
-        min: 1,
-        max: 2,
-        text: false,
-        needs_join: false,
-        usage: "JOIN <name> [password]",
-        help: "take a name (1-8 letters, digits, _ or -) and enter the chat",
-    },
-    Spec {
-        name: "MSG",
-        kind: Kind::Msg,
-        min: 2,
-        max: 2,
-        text: true,
-        needs_join: true,
-        usage: "MSG <name> <text>",
-        help: "send a private message to one user",
-    },
-    Spec {
-        name: "MCAST",
-        kind: Kind::Mcast,
-        min: 2,
-        max: 2,
-        text: true,
-        needs_join: true,
-        usage: "MCAST <name,name,...> <text>",
-        help: "send one message to several users (at most 32, comma-separated)",
-    },
-    Spec {
-        name: "ALL",
-        kind: Kind::All,
-        min: 1,
-        max: 1,
-        text: true,
-        needs_join: true,
-        usage: "ALL <text>",
-        help: "send a message to everyone online",
-    },
-    Spec {
-        name: "WHO",
-        kind: Kind::Who,
-        min: 0,
-        max: 0,
-        text: false,
-        needs_join: true,
-        usage: "WHO",
-        help: "list who is online",
-    },
-    Spec {
-        name: "LEAVE",
-        kind: Kind::Leave,
-        min: 0,
-        max: 1,
-        text: true,
-        needs_join: false,
-        usage: "LEAVE [reason]",
-        help: "say goodbye and disconnect (QUIT works too)",
-    },
-    Spec {
-        name: "QUIT",
-        kind: Kind::Leave,
-        min: 0,
-        max: 1,
-        text: true,
-        needs_join: false,
-        usage: "QUIT [reason]",
-        help: "same as LEAVE",
-    },
-    Spec {
-        name: "HELP",
-        kind: Kind::Help,
-        min: 0,
-        max: 1,
-        text: true,
-        needs_join: false,
-        usage: "HELP",
-        help: "show this list",
-    },
-    Spec {
-        name: "PING",
-        kind: Kind::Ping,
-        min: 0,
-        max: 1,
-        text: true,
-        needs_join: false,
-        usage: "PING [token]",
-        help: "check the server is there; it answers PONG [token]",
-    },
+    Spec { name: "JOIN", kind: Kind::Join, min: 1, max: 2, text: false, needs_join: false,
+        usage: "JOIN <name> [password]", help: "take a name (1-8 letters, digits, _ or -) and enter the chat" },
+    Spec { name: "MSG", kind: Kind::Msg, min: 2, max: 2, text: true, needs_join: true,
+        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline)" },
+    Spec { name: "MCAST", kind: Kind::Mcast, min: 2, max: 2, text: true, needs_join: true,
+        usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32, comma-separated)" },
+    Spec { name: "ALL", kind: Kind::All, min: 1, max: 1, text: true, needs_join: true,
+        usage: "ALL <text>", help: "send a message to everyone online" },
+    Spec { name: "WHO", kind: Kind::Who, min: 0, max: 0, text: false, needs_join: true,
+        usage: "WHO", help: "list who is online" },
+    Spec { name: "HISTORY", kind: Kind::History, min: 0, max: 1, text: false, needs_join: true,
+        usage: "HISTORY [n]", help: "show the last n messages you may see (default 20)" },
+    Spec { name: "REGISTER", kind: Kind::Register, min: 1, max: 1, text: false, needs_join: true,
+        usage: "REGISTER <password>", help: "protect your name with a password (6-64 characters, no spaces)" },
+    Spec { name: "CLOCK", kind: Kind::Clock, min: 0, max: 1, text: false, needs_join: true,
+        usage: "CLOCK [ON|OFF]", help: "show your vector clock; ON adds message clocks to what you receive" },
+    Spec { name: "LEAVE", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,
+        usage: "LEAVE [reason]", help: "say goodbye and disconnect (QUIT works too)" },
+    Spec { name: "QUIT", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,
+        usage: "QUIT [reason]", help: "same as LEAVE" },
+    Spec { name: "HELP", kind: Kind::Help, min: 0, max: 1, text: true, needs_join: false,
+        usage: "HELP", help: "show this list" },
+    Spec { name: "PING", kind: Kind::Ping, min: 0, max: 1, text: true, needs_join: false,
+        usage: "PING [token]", help: "check the server is there; it answers PONG [token]" },
 ];
 
 /// Finds a command by its word, case-insensitively.
@@ -235,10 +180,37 @@ fn build(spec: &Spec, args: Vec<&str>) -> Option<Command> {
         Kind::Mcast => Command::Mcast { to: recipients(args[0])?, text: args[1].to_string() },
         Kind::All => Command::All { text: args[0].to_string() },
         Kind::Who => Command::Who,
+        Kind::History => Command::History { n: optional(args.first(), count)? },
+        Kind::Register => Command::Register { password: args[0].to_string() },
+        Kind::Clock => Command::Clock { on: optional(args.first(), switch)? },
         Kind::Leave => Command::Leave { reason: owned(args.first()) },
         Kind::Help => Command::Help,
         Kind::Ping => Command::Ping { token: owned(args.first()) },
     })
+}
+
+/// Parses an optional argument: absent is `Some(None)`, bad is `None`.
+fn optional<T>(arg: Option<&&str>, parse: fn(&str) -> Option<T>) -> Option<Option<T>> {
+    match arg {
+        Some(a) => parse(a).map(Some),
+        None => Some(None),
+    }
+}
+
+/// A positive count (`HISTORY 10`).
+fn count(s: &str) -> Option<usize> {
+    s.parse::<usize>().ok().filter(|&n| n > 0)
+}
+
+/// `ON` or `OFF`, in any case.
+fn switch(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("on") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("off") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The MCAST list: comma-separated, empty items skipped, duplicates removed
@@ -341,6 +313,31 @@ mod tests {
         assert_eq!(ok("PING abc"), Command::Ping { token: Some("abc".into()) });
         assert_eq!(ok("QUIT bye now"), Command::Leave { reason: Some("bye now".into()) });
         assert_eq!(ok("LEAVE"), Command::Leave { reason: None });
+    }
+
+    #[test]
+    fn history_count_must_be_a_positive_number() {
+        assert_eq!(ok("HISTORY"), Command::History { n: None });
+        assert_eq!(ok("history 5"), Command::History { n: Some(5) });
+        for bad in ["HISTORY 0", "HISTORY -1", "HISTORY x", "HISTORY 5 6", "HISTORY 99999999999999999999999"] {
+            assert_eq!(err(bad, true), Code::Syntax, "{bad}");
+        }
+    }
+
+    #[test]
+    fn clock_takes_on_or_off() {
+        assert_eq!(ok("CLOCK"), Command::Clock { on: None });
+        assert_eq!(ok("clock on"), Command::Clock { on: Some(true) });
+        assert_eq!(ok("CLOCK Off"), Command::Clock { on: Some(false) });
+        assert_eq!(err("CLOCK maybe", true), Code::Syntax);
+    }
+
+    #[test]
+    fn register_takes_one_password() {
+        assert_eq!(ok("REGISTER s3cret!"), Command::Register { password: "s3cret!".into() });
+        assert_eq!(err("REGISTER", true), Code::Syntax);
+        assert_eq!(err("REGISTER two words", true), Code::Syntax);
+        assert_eq!(err("REGISTER secret", false), Code::NotJoined);
     }
 
     #[test]

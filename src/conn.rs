@@ -26,6 +26,8 @@ pub enum Close {
     SendqExceeded,
     /// Never joined within join_timeout.
     Timeout,
+    /// Too many wrong passwords on this connection.
+    AuthFailures,
 }
 
 impl Close {
@@ -36,6 +38,7 @@ impl Close {
             Close::Closed => "connection closed",
             Close::SendqExceeded => "sendq exceeded",
             Close::Timeout => "join timeout",
+            Close::AuthFailures => "too many failed passwords",
         }
     }
 
@@ -43,6 +46,26 @@ impl Close {
     pub fn flush_first(&self) -> bool {
         !matches!(self, Close::SendqExceeded | Close::Closed)
     }
+}
+
+/// Why a connection's later lines are held back, in order, for now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    /// Nothing: lines are handled as they come.
+    No,
+    /// A password is being hashed or checked off the loop thread.
+    Auth(AuthStep),
+    /// A reply that promises durability waits for this pass's commit.
+    Commit,
+}
+
+/// What the connection will do with the password worker's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthStep {
+    /// JOIN of this protected name.
+    Join(String),
+    /// REGISTER of a new password.
+    Register,
 }
 
 /// What a flush achieved.
@@ -83,6 +106,19 @@ pub struct Conn {
     /// Unsent output: `out[outpos..]`.
     out: Vec<u8>,
     outpos: usize,
+    /// Bytes ever queued and ever written: marks in the output stream.
+    queued_total: u64,
+    written_total: u64,
+    /// Stored messages queued for this connection, as (end of their line in
+    /// the output stream, message id): they leave the pending queue once
+    /// written to the socket.
+    pub pending_marks: Vec<(u64, i64)>,
+    /// Lines are held back while this is not `Wait::No`.
+    pub wait: Wait,
+    /// Failed password attempts on this connection.
+    pub auth_failures: u32,
+    /// CLOCK ON: events carry the message's vector clock.
+    pub clock_on: bool,
     /// WRITABLE interest is registered.
     pub want_write: bool,
     /// Already listed for the server's run and flush passes.
@@ -109,6 +145,12 @@ impl Conn {
             throttled: false,
             out: Vec::new(),
             outpos: 0,
+            queued_total: 0,
+            written_total: 0,
+            pending_marks: Vec::new(),
+            wait: Wait::No,
+            auth_failures: 0,
+            clock_on: false,
             want_write: false,
             queued_run: false,
             queued_flush: false,
@@ -135,7 +177,20 @@ impl Conn {
             return false;
         }
         self.out.extend_from_slice(bytes);
+        self.queued_total += bytes.len() as u64;
         true
+    }
+
+    /// Position in the output stream after everything queued so far.
+    pub fn queued_total(&self) -> u64 {
+        self.queued_total
+    }
+
+    /// Ids of stored messages whose lines have now been written.
+    pub fn take_written_marks(&mut self) -> Vec<i64> {
+        let written = self.written_total;
+        let n = self.pending_marks.iter().take_while(|(end, _)| *end <= written).count();
+        self.pending_marks.drain(..n).map(|(_, id)| id).collect()
     }
 
     /// Drops all unsent output (the connection is being dropped).
@@ -157,6 +212,7 @@ impl Conn {
                 Ok(n) => {
                     self.outpos += n;
                     written += n;
+                    self.written_total += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

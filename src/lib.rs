@@ -16,6 +16,8 @@
 //! bucket), [`names`] (name rules), [`text`] (text safety). `main.rs` wires them together.
 //! The wire protocol is documented in `docs/protocol.md`.
 
+pub mod auth;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod conn;
@@ -26,4 +28,5 @@ pub mod names;
 pub mod reply;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod text;

@@ -4,6 +4,7 @@
 //! hand the result to `state.rs`, which appends it to outbound buffers. Every
 //! line ends with CRLF so telnet shows it properly.
 
+use crate::store::{Kind, Message};
 use std::fmt;
 
 /// Name and version in the HELLO line.
@@ -24,6 +25,9 @@ pub enum Code {
     NoSuchUser,
     Timeout,
     ServerFull,
+    AuthRequired,
+    AuthFailed,
+    Storage,
 }
 
 impl Code {
@@ -40,6 +44,9 @@ impl Code {
             Code::NoSuchUser => "NO_SUCH_USER",
             Code::Timeout => "TIMEOUT",
             Code::ServerFull => "SERVER_FULL",
+            Code::AuthRequired => "AUTH_REQUIRED",
+            Code::AuthFailed => "AUTH_FAILED",
+            Code::Storage => "STORAGE",
         }
     }
 }
@@ -116,19 +123,31 @@ pub fn notice(ts: &str, text: &str) -> String {
     format!("NOTICE {ts} {text}\r\n")
 }
 
-/// `MSG <ts> <from> <text>`.
-pub fn msg(ts: &str, from: &str, text: &str) -> String {
-    format!("MSG {ts} {from} {text}\r\n")
+/// A message event as a recipient sees it: `ALL <ts> <from> <text>`,
+/// `MSG <ts> <from> <text>` or `MCAST <ts> <from> <recipients> <text>`;
+/// with `clock`, the message's vector clock follows `<ts>` in brackets.
+pub fn message(m: &Message, clock: bool) -> String {
+    let mut line = format!("{} {}", m.kind.as_str(), m.ts);
+    push_clock(&mut line, m, clock);
+    match m.kind {
+        Kind::Mcast => line.push_str(&format!(" {} {} {}\r\n", m.from, m.to, m.text)),
+        Kind::All | Kind::Msg => line.push_str(&format!(" {} {}\r\n", m.from, m.text)),
+    }
+    line
 }
 
-/// `MCAST <ts> <from> <recipients> <text>`.
-pub fn mcast(ts: &str, from: &str, recipients: &str, text: &str) -> String {
-    format!("MCAST {ts} {from} {recipients} {text}\r\n")
+/// `HISTORY <ts> [clock] <from> <to> <text>`: one line of the HISTORY reply.
+pub fn history(m: &Message, clock: bool) -> String {
+    let mut line = format!("HISTORY {}", m.ts);
+    push_clock(&mut line, m, clock);
+    line.push_str(&format!(" {} {} {}\r\n", m.from, m.to, m.text));
+    line
 }
 
-/// `ALL <ts> <from> <text>`.
-pub fn all(ts: &str, from: &str, text: &str) -> String {
-    format!("ALL {ts} {from} {text}\r\n")
+fn push_clock(line: &mut String, m: &Message, clock: bool) {
+    if clock {
+        line.push_str(&format!(" [{}]", m.clock));
+    }
 }
 
 /// A list field: names joined with commas, `-` when empty.
@@ -161,6 +180,41 @@ mod tests {
     fn error_line_has_code_and_text() {
         let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
         assert_eq!(e.line(), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
+    }
+
+    fn sample(kind: Kind, to: &str) -> Message {
+        Message {
+            id: 1,
+            kind,
+            ts: "2026-11-21T12:01:02Z".into(),
+            from: "alice".into(),
+            to: to.into(),
+            clock: crate::clock::Clock::parse("alice=3,bob=1"),
+            text: "hi  there".into(),
+        }
+    }
+
+    #[test]
+    fn message_events_with_and_without_clock() {
+        assert_eq!(message(&sample(Kind::Msg, "bob"), false), "MSG 2026-11-21T12:01:02Z alice hi  there\r\n");
+        assert_eq!(
+            message(&sample(Kind::Msg, "bob"), true),
+            "MSG 2026-11-21T12:01:02Z [alice=3,bob=1] alice hi  there\r\n"
+        );
+        assert_eq!(
+            message(&sample(Kind::Mcast, "bob,carol"), false),
+            "MCAST 2026-11-21T12:01:02Z alice bob,carol hi  there\r\n"
+        );
+        assert_eq!(message(&sample(Kind::All, "*"), false), "ALL 2026-11-21T12:01:02Z alice hi  there\r\n");
+    }
+
+    #[test]
+    fn history_lines_name_sender_and_recipients() {
+        assert_eq!(history(&sample(Kind::All, "*"), false), "HISTORY 2026-11-21T12:01:02Z alice * hi  there\r\n");
+        assert_eq!(
+            history(&sample(Kind::Msg, "bob"), true),
+            "HISTORY 2026-11-21T12:01:02Z [alice=3,bob=1] alice bob hi  there\r\n"
+        );
     }
 
     #[test]

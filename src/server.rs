@@ -7,26 +7,35 @@
 //! 2. run pass: read and decode each readable connection's lines and
 //!    dispatch them to `handlers/`, at most [`LINES_PER_PASS`] per connection
 //!    so one busy client cannot hold up the rest;
-//! 3. flush pass: write every connection's queued output, at most
-//!    `conn::WRITE_CAP` bytes each; WRITABLE interest only while bytes remain;
-//! 4. close pass: connections marked closing (by a handler, a failed read,
+//! 3. close pass: connections marked closing (by a handler, a failed read,
 //!    or sendq) are removed here, never from inside a handler, and their
-//!    `LEFT` is announced.
+//!    `LEFT` is announced;
+//! 4. group commit: the store writes of the pass are committed in one
+//!    transaction; only then are the replies that promise durability
+//!    (`OK MSG bob stored`) queued, or `ERR STORAGE` if the commit failed;
+//! 5. flush pass: write every connection's queued output, at most
+//!    `conn::WRITE_CAP` bytes each; WRITABLE interest only while bytes
+//!    remain. Stored messages written out leave the offline queue.
 //!
-//! Timers (join_timeout) bound the poll timeout.
+//! Timers (join_timeout, flood control) bound the poll timeout. Password
+//! hashing runs on a worker thread that wakes the loop through a
+//! `mio::Waker` (`auth.rs`).
 
+use crate::auth::{Outcome, Worker};
 use crate::config::Config;
-use crate::conn::{Close, Conn, Flushed, WRITE_CAP};
+use crate::conn::{AuthStep, Close, Conn, Flushed, Wait, WRITE_CAP};
 use crate::framing::Frame;
-use crate::handlers::{self, Ctx};
+use crate::handlers::{self, Ctx, Durable};
 use crate::reply::{self, Code, Error};
 use crate::state::State;
+use crate::store::Store;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Lines handled per connection per pass before the others get their turn.
@@ -35,6 +44,8 @@ const LINES_PER_PASS: usize = 64;
 const READ_CHUNK: usize = 16 * 1024;
 /// Listener tokens count down from the top; connection tokens are slab keys.
 const LISTENER_BASE: usize = usize::MAX - 64;
+/// The password worker wakes the loop with this token.
+const WAKER: Token = Token(usize::MAX);
 
 /// A running server.
 pub struct Server {
@@ -42,6 +53,10 @@ pub struct Server {
     poll: Poll,
     listeners: Vec<TcpListener>,
     state: State,
+    store: Store,
+    auth: Worker,
+    /// Replies waiting for this pass's commit.
+    after_commit: Vec<Durable>,
     /// Connections with input to process in the next run pass.
     to_run: Vec<usize>,
     /// join_timeout deadlines, in connection order: (deadline, key, id).
@@ -65,8 +80,9 @@ impl std::fmt::Display for StartError {
 }
 
 impl Server {
-    /// Binds the listeners. Nothing is logged before this succeeds, so a bad
-    /// address is reported as one line by `main`.
+    /// Binds the listeners and opens the store. Nothing is logged before
+    /// this succeeds, so a bad address or database is reported as one line
+    /// by `main`.
     pub fn bind(config: Config) -> Result<Server, StartError> {
         let poll = Poll::new().map_err(|e| StartError(format!("cannot create poll: {e}")))?;
         let mut listeners = Vec::new();
@@ -90,12 +106,20 @@ impl Server {
                 .register(l, Token(LISTENER_BASE + i), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
+        let store = Store::open(&config.db).map_err(StartError)?;
+        let waker =
+            mio::Waker::new(poll.registry(), WAKER).map_err(|e| StartError(format!("cannot create waker: {e}")))?;
+        let auth =
+            Worker::start(Arc::new(waker)).map_err(|e| StartError(format!("cannot start password worker: {e}")))?;
         let max_sendq = config.max_sendq;
         Ok(Server {
             config,
             poll,
             listeners,
             state: State::new(max_sendq),
+            store,
+            auth,
+            after_commit: Vec::new(),
             to_run: Vec::new(),
             join_deadlines: VecDeque::new(),
             throttled: BinaryHeap::new(),
@@ -129,6 +153,10 @@ impl Server {
             }
             for event in events.iter() {
                 let key = event.token().0;
+                if event.token() == WAKER {
+                    self.auth_results();
+                    continue;
+                }
                 if key >= LISTENER_BASE {
                     self.accept(key - LISTENER_BASE);
                     continue;
@@ -149,8 +177,13 @@ impl Server {
             self.expire_joins();
             self.release_throttled();
             self.run_pass();
-            self.flush_pass();
             self.close_pass();
+            self.commit();
+            self.flush_pass();
+            // Deliveries of stored messages just written out.
+            if self.store.has_pending_writes() {
+                self.commit();
+            }
         }
     }
 
@@ -277,7 +310,7 @@ impl Server {
         let mut budget = LINES_PER_PASS;
         loop {
             let Some(conn) = self.state.conns.get_mut(key) else { return false };
-            if conn.closing.is_some() || conn.throttled {
+            if conn.closing.is_some() || conn.throttled || conn.wait != Wait::No {
                 return false;
             }
             if conn.input_consumed() {
@@ -351,10 +384,76 @@ impl Server {
                 );
                 self.state.send(key, &e.line());
             }
-            Frame::Line(line) => {
-                let mut ctx = Ctx { key, state: &mut self.state, config: &self.config };
-                handlers::dispatch(&mut ctx, &line);
+            Frame::Line(line) => handlers::dispatch(&mut self.ctx(key), &line),
+        }
+    }
+
+    fn ctx(&mut self, key: usize) -> Ctx<'_> {
+        Ctx {
+            key,
+            state: &mut self.state,
+            store: &mut self.store,
+            config: &self.config,
+            auth: &self.auth,
+            after_commit: &mut self.after_commit,
+        }
+    }
+
+    /// Answers from the password worker: continue the JOIN or REGISTER that
+    /// waited for them, then let the connection's later lines run.
+    fn auth_results(&mut self) {
+        for done in self.auth.results() {
+            let Some(conn) = self.state.conns.get_mut(done.key) else { continue };
+            if conn.id != done.id {
+                continue; // that connection is gone and its slot reused
             }
+            let step = std::mem::replace(&mut conn.wait, Wait::No);
+            let mut ctx = self.ctx(done.key);
+            let result = match (step, done.outcome) {
+                (Wait::Auth(AuthStep::Join(name)), Outcome::Verified(ok)) => {
+                    handlers::join_checked(&mut ctx, &name, ok)
+                }
+                (Wait::Auth(AuthStep::Register), Outcome::Hashed(hash)) => handlers::registered(&mut ctx, hash),
+                (step, outcome) => {
+                    log::error!("#{}: unexpected password result {outcome:?} while {step:?}", done.id);
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                ctx.reply(&e.line());
+            }
+            self.schedule_run(done.key);
+        }
+    }
+
+    /// Lists a connection for the next run pass.
+    fn schedule_run(&mut self, key: usize) {
+        if let Some(conn) = self.state.conns.get_mut(key) {
+            if !conn.queued_run {
+                conn.queued_run = true;
+                self.to_run.push(key);
+            }
+        }
+    }
+
+    /// Group commit: one transaction for the pass's store writes, then the
+    /// replies that promised durability, or `ERR STORAGE` in their place.
+    fn commit(&mut self) {
+        let result = self.store.commit();
+        for d in std::mem::take(&mut self.after_commit) {
+            let Some(conn) = self.state.conns.get_mut(d.key) else { continue };
+            if conn.id != d.id {
+                continue;
+            }
+            conn.wait = Wait::No;
+            let line = match &result {
+                Ok(()) => d.ok,
+                Err(_) => {
+                    Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent").line()
+                }
+            };
+            self.state.send(d.key, &line);
+            self.schedule_run(d.key);
         }
     }
 
@@ -368,6 +467,12 @@ impl Server {
                 continue;
             }
             let result = conn.flush(WRITE_CAP);
+            let written = conn.take_written_marks();
+            if !written.is_empty() {
+                if let Some(name) = conn.name.clone() {
+                    let _ = self.store.remove_pending(&name, &written);
+                }
+            }
             let want_write = match result {
                 Ok(Flushed::All) => false,
                 Ok(Flushed::Blocked) => true,
@@ -409,6 +514,7 @@ impl Server {
             log::info!("{label}: closed ({})", describe(&why));
             if let Some(name) = name {
                 let ts = self.state.ts();
+                let _ = self.store.user_left(&name, &ts);
                 self.state.broadcast(None, &reply::left(&ts, &name, why.reason()));
             }
         }

@@ -8,6 +8,7 @@
 
 use crate::conn::{Close, Conn};
 use crate::names;
+use crate::store::Message;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -117,11 +118,23 @@ impl State {
 
     /// Sends a line to every joined user but `except`; returns how many.
     pub fn broadcast(&mut self, except: Option<usize>, line: &str) -> usize {
-        let keys: Vec<usize> = self.online.values().copied().filter(|&k| Some(k) != except).collect();
+        let keys = self.joined_keys(except);
         for &k in &keys {
             self.send(k, line);
         }
         keys.len()
+    }
+
+    /// Every joined connection but `except`.
+    pub fn joined_keys(&self, except: Option<usize>) -> Vec<usize> {
+        self.online.values().copied().filter(|&k| Some(k) != except).collect()
+    }
+
+    /// Delivers a message event to a connection, with its vector clock if
+    /// that connection asked for CLOCK ON.
+    pub fn deliver(&mut self, key: usize, m: &mut Outgoing) {
+        let clock = self.conns.get(key).is_some_and(|c| c.clock_on);
+        self.send(key, m.line(clock));
     }
 
     /// Every joined user's name, sorted case-insensitively.
@@ -135,5 +148,24 @@ impl State {
     /// How many users are joined.
     pub fn joined_count(&self) -> usize {
         self.online.len()
+    }
+}
+
+/// A message on its way out, formatted at most once per variant (with and
+/// without the vector clock) however many recipients it has.
+pub struct Outgoing<'m> {
+    pub message: &'m Message,
+    plain: Option<String>,
+    clocked: Option<String>,
+}
+
+impl<'m> Outgoing<'m> {
+    pub fn new(message: &'m Message) -> Outgoing<'m> {
+        Outgoing { message, plain: None, clocked: None }
+    }
+
+    fn line(&mut self, clock: bool) -> &str {
+        let slot = if clock { &mut self.clocked } else { &mut self.plain };
+        slot.get_or_insert_with(|| crate::reply::message(self.message, clock))
     }
 }

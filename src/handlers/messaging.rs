@@ -1,58 +1,125 @@
-//! Messaging commands: MSG, MCAST, ALL (live delivery).
+//! Messaging commands: MSG, MCAST, ALL.
+//!
+//! Every message is logged with its vector clock. A recipient who is online
+//! gets it now; a known recipient who is offline gets it at their next JOIN,
+//! and the sender's `stored` reply waits for the commit that makes it true.
 
-use super::{clean_text, Ctx};
+use super::{clean_text, storage, Ctx};
 use crate::reply::{self, Code, Error};
+use crate::state::Outgoing;
+use crate::store::{Kind, Message};
 
 fn no_such_user(name: &str) -> Error {
     let name: String = crate::text::sanitize(name).chars().take(32).collect();
     Error::new(Code::NoSuchUser, name)
 }
 
-/// `MSG <name> <text>` -> recipient gets `MSG <ts> <from> <text>`, sender
-/// `OK MSG <name> delivered`.
+/// A recipient: online now (with its connection) or known and offline.
+struct Recipient {
+    name: String,
+    key: Option<usize>,
+}
+
+fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
+    if let Some(key) = ctx.state.online(name) {
+        let name = ctx.state.name_of(key).unwrap_or(name).to_string();
+        return Ok(Recipient { name, key: Some(key) });
+    }
+    match ctx.store.user(name) {
+        Some(u) => Ok(Recipient { name: u.name.clone(), key: None }),
+        None => Err(no_such_user(name)),
+    }
+}
+
+/// A new message from the caller, carrying the caller's next clock.
+fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> Message {
+    let from = ctx.me();
+    let clock = ctx.store.send_clock(&from);
+    let ts = ctx.state.ts();
+    Message { id: 0, kind, ts, from, to, clock, text }
+}
+
+/// Logs `m`, queues it for the offline recipients, delivers it to the online
+/// ones, and applies the clock rules. Returns the names delivered and stored.
+fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
+    let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
+    // Who may see it in HISTORY besides everyone (broadcasts): sender and recipients.
+    let participants: Vec<String> = match m.kind {
+        Kind::All => Vec::new(),
+        Kind::Msg | Kind::Mcast => std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect(),
+    };
+    let logged = ctx.store.log_message(m, &participants);
+    if !offline.is_empty() {
+        // Nothing is sent to anyone unless the offline copies are saved.
+        let id = logged.map_err(|e| storage("the message", e))?;
+        for r in &offline {
+            ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
+        }
+    }
+    ctx.store.clock_sent(&m.from, &m.clock);
+    let mut out = Outgoing::new(m);
+    let mut delivered = Vec::new();
+    for r in to {
+        if let Some(key) = r.key {
+            ctx.state.deliver(key, &mut out);
+            ctx.store.clock_receive(&r.name, &m.clock);
+            delivered.push(r.name.clone());
+        }
+    }
+    Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// `MSG <name> <text>` -> `OK MSG <name> delivered`, or `OK MSG <name>
+/// stored` once committed when the recipient is offline.
 pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MSG")?;
-    let target = ctx.state.online(to).ok_or_else(|| no_such_user(to))?;
-    let to_name = ctx.state.name_of(target).unwrap_or(to).to_string();
-    let me = ctx.me();
-    let ts = ctx.state.ts();
-    log::debug!("{}: MSG {} {}", ctx.label(), to_name, text);
-    ctx.state.send(target, &reply::msg(&ts, &me, &text));
-    ctx.reply(&reply::ok("MSG", &format!("{to_name} delivered")));
+    let r = resolve(ctx, to)?;
+    let m = compose(ctx, Kind::Msg, r.name.clone(), text);
+    log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
+    let (_, stored) = send(ctx, &m, std::slice::from_ref(&r))?;
+    if stored.is_empty() {
+        ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
+    } else {
+        ctx.reply_after_commit(reply::ok("MSG", &format!("{} stored", r.name)));
+    }
     Ok(())
 }
 
 /// `MCAST <names> <text>` -> each recipient gets `MCAST <ts> <from>
-/// <recipients> <text>`; sender gets `OK MCAST delivered=<..> stored=<..>`.
+/// <recipients> <text>`; the sender `OK MCAST delivered=<..> stored=<..>`.
 /// Any unknown name fails the whole command before anything is sent.
 pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
-    let mut targets = Vec::with_capacity(to.len());
-    for name in to {
-        let key = ctx.state.online(name).ok_or_else(|| no_such_user(name))?;
-        targets.push((key, ctx.state.name_of(key).unwrap_or(name).to_string()));
+    let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
+    let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
+    log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
+    let (delivered, stored) = send(ctx, &m, &recipients)?;
+    let ok = reply::ok(
+        "MCAST",
+        &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
+    );
+    if stored.is_empty() {
+        ctx.reply(&ok);
+    } else {
+        ctx.reply_after_commit(ok);
     }
-    let recipients: Vec<String> = targets.iter().map(|(_, n)| n.clone()).collect();
-    let list = reply::list_field(&recipients);
-    let me = ctx.me();
-    let ts = ctx.state.ts();
-    log::debug!("{}: MCAST {} {}", ctx.label(), list, text);
-    let line = reply::mcast(&ts, &me, &list, &text);
-    for (key, _) in &targets {
-        ctx.state.send(*key, &line);
-    }
-    ctx.reply(&reply::ok("MCAST", &format!("delivered={list} stored=-")));
     Ok(())
 }
 
 /// `ALL <text>` -> every other joined user gets `ALL <ts> <from> <text>`;
-/// sender gets `OK ALL delivered=<count>`.
+/// the sender `OK ALL delivered=<count>`. Not queued for offline users.
 pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "ALL")?;
-    let me = ctx.me();
-    let ts = ctx.state.ts();
-    log::debug!("{}: ALL {}", ctx.label(), text);
-    let n = ctx.state.broadcast(Some(ctx.key), &reply::all(&ts, &me, &text));
-    ctx.reply(&reply::ok("ALL", &format!("delivered={n}")));
+    let m = compose(ctx, Kind::All, "*".to_string(), text);
+    log::debug!("{}: ALL {}", ctx.label(), m.text);
+    let to: Vec<Recipient> = ctx
+        .state
+        .joined_keys(Some(ctx.key))
+        .into_iter()
+        .filter_map(|k| ctx.state.name_of(k).map(|n| Recipient { name: n.to_string(), key: Some(k) }))
+        .collect();
+    let (delivered, _) = send(ctx, &m, &to)?;
+    ctx.reply(&reply::ok("ALL", &format!("delivered={}", delivered.len())));
     Ok(())
 }

@@ -3,29 +3,71 @@
 //!
 //! [`dispatch`] parses a line with the command table and calls the handler;
 //! an `Err` becomes the `ERR <CODE> ...` reply. Handlers reach the outside
-//! world only through `Ctx`: `state` (who is online, delivery) and the
-//! formats of `reply.rs`.
+//! world only through `Ctx`: `state` (who is online, delivery), `store`
+//! (what must last), the password worker, and the formats of `reply.rs`.
 
+mod accounts;
+mod history;
 mod messaging;
 mod session;
 
+pub use accounts::{join_checked, registered};
+
+use crate::auth::{Job, Worker};
 use crate::command::{self, Command};
 use crate::config::Config;
-use crate::reply::Error;
+use crate::conn::{AuthStep, Wait};
+use crate::reply::{Code, Error};
 use crate::state::State;
+use crate::store::{Store, StoreError};
 
-/// What a handler may touch: the calling connection and the shared state.
+/// A reply that promises durability: sent only once this pass's
+/// transaction has committed, or replaced by `ERR STORAGE` if it failed.
+#[derive(Debug)]
+pub struct Durable {
+    pub key: usize,
+    pub id: u64,
+    /// The reply to send after a successful commit.
+    pub ok: String,
+}
+
+/// What a handler may touch.
 pub struct Ctx<'a> {
     /// The calling connection's key.
     pub key: usize,
     pub state: &'a mut State,
+    pub store: &'a mut Store,
     pub config: &'a Config,
+    pub auth: &'a Worker,
+    /// Durable replies of this pass, released by `server.rs` after commit.
+    pub after_commit: &'a mut Vec<Durable>,
 }
 
 impl Ctx<'_> {
     /// Queues a line for the caller.
     pub fn reply(&mut self, line: &str) {
         self.state.send(self.key, line);
+    }
+
+    /// Queues a reply that may only be sent once this pass has committed.
+    /// The caller's later lines wait until then, so replies stay in order.
+    pub fn reply_after_commit(&mut self, ok: String) {
+        if let Some(conn) = self.state.conns.get_mut(self.key) {
+            conn.wait = Wait::Commit;
+            self.after_commit.push(Durable { key: self.key, id: conn.id, ok });
+        }
+    }
+
+    /// Hands a password job to the worker thread; the caller's later lines
+    /// wait for the answer.
+    pub fn submit_auth(&mut self, step: AuthStep, job: Job) -> Result<(), Error> {
+        let Some(conn) = self.state.conns.get_mut(self.key) else { return Ok(()) };
+        if !self.auth.submit(self.key, conn.id, job) {
+            log::error!("password worker is gone");
+            return Err(Error::new(Code::Storage, "passwords cannot be checked right now; try again later"));
+        }
+        conn.wait = Wait::Auth(step);
+        Ok(())
     }
 
     /// The caller's display name; handlers that need a JOIN are only called
@@ -44,7 +86,7 @@ impl Ctx<'_> {
 pub fn dispatch(ctx: &mut Ctx, line: &str) {
     let joined = ctx.state.name_of(ctx.key).is_some();
     let result = command::parse(line, joined).and_then(|cmd| match cmd {
-        Command::Join { name, password } => session::join(ctx, &name, password.as_deref()),
+        Command::Join { name, password } => session::join(ctx, &name, password),
         Command::Leave { reason } => session::leave(ctx, reason.as_deref()),
         Command::Who => session::who(ctx),
         Command::Help => session::help(ctx),
@@ -52,6 +94,9 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
         Command::Msg { to, text } => messaging::msg(ctx, &to, &text),
         Command::Mcast { to, text } => messaging::mcast(ctx, &to, &text),
         Command::All { text } => messaging::all(ctx, &text),
+        Command::History { n } => history::history(ctx, n),
+        Command::Clock { on } => history::clock(ctx, on),
+        Command::Register { password } => accounts::register(ctx, password),
     });
     if let Err(e) = result {
         log::debug!("{}: {}", ctx.label(), e);
@@ -64,6 +109,11 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
 fn clean_text(text: &str, command: &str) -> Result<String, Error> {
     crate::text::sanitize_nonblank(text).ok_or_else(|| match command::lookup(command) {
         Some(spec) => command::syntax(spec),
-        None => Error::new(crate::reply::Code::Syntax, "text is empty"),
+        None => Error::new(Code::Syntax, "text is empty"),
     })
+}
+
+/// `ERR STORAGE` for a failed store operation (already logged by the store).
+fn storage(what: &str, _e: StoreError) -> Error {
+    Error::new(Code::Storage, format!("{what} could not be saved; the server's storage is failing"))
 }

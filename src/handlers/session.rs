@@ -1,14 +1,16 @@
 //! Session commands: JOIN, LEAVE/QUIT, WHO, HELP, PING.
 
 use super::Ctx;
+use crate::auth::Job;
 use crate::command::TABLE;
-use crate::conn::Close;
+use crate::conn::{AuthStep, Close};
 use crate::names::{self, NameError};
 use crate::reply::{self, Code, Error};
+use crate::state::Outgoing;
 
-/// `JOIN <name> [password]` -> `OK JOIN <name> pending=<n>`; others get
-/// `JOINED <ts> <name>`.
-pub fn join(ctx: &mut Ctx, name: &str, _password: Option<&str>) -> Result<(), Error> {
+/// `JOIN <name> [password]`. A protected name has its password checked off
+/// the loop thread first (`accounts::join_checked` continues from there).
+pub fn join(ctx: &mut Ctx, name: &str, password: Option<String>) -> Result<(), Error> {
     if let Some(current) = ctx.state.name_of(ctx.key) {
         return Err(Error::new(Code::AlreadyJoined, format!("you are already joined as {current}")));
     }
@@ -16,14 +18,49 @@ pub fn join(ctx: &mut Ctx, name: &str, _password: Option<&str>) -> Result<(), Er
         NameError::TooLong => Error::new(Code::NameTooLong, "name must be at most 8 characters"),
         NameError::Invalid => Error::new(Code::NameInvalid, "a name is 1 to 8 characters from A-Z a-z 0-9 _ -"),
     })?;
-    if let Some(taken) = ctx.state.display_name(name) {
-        let taken = taken.to_string();
-        return Err(Error::new(Code::NameTaken, format!("{taken} is online already; pick another name")));
+    check_free(ctx, name)?;
+    if let Some(hash) = ctx.store.user(name).and_then(|u| u.password.clone()) {
+        let Some(password) = password else {
+            return Err(Error::new(
+                Code::AuthRequired,
+                format!("{name} is protected by a password: JOIN {name} <password>"),
+            ));
+        };
+        return ctx.submit_auth(AuthStep::Join(name.to_string()), Job::Verify { password, hash });
     }
+    enter(ctx, name)
+}
+
+/// `ERR NAME_TAKEN` if the name is online on another connection.
+fn check_free(ctx: &Ctx, name: &str) -> Result<(), Error> {
+    match ctx.state.display_name(name) {
+        Some(taken) => Err(Error::new(Code::NameTaken, format!("{taken} is online already; pick another name"))),
+        None => Ok(()),
+    }
+}
+
+/// Puts the caller online: `OK JOIN <name> pending=<n>`, the stored messages
+/// oldest first, HISTORY if history_on_join, and `JOINED` to the others.
+pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
+    check_free(ctx, name)?; // again: a password check may have taken a while
     ctx.state.join(ctx.key, name);
-    log::info!("{}: joined", ctx.label());
-    ctx.reply(&reply::ok("JOIN", &format!("{name} pending=0")));
     let ts = ctx.state.ts();
+    // A name that cannot be recorded still joins: live chat keeps working.
+    let _ = ctx.store.user_joined(name, &ts);
+    let pending = ctx.store.pending(name).unwrap_or_default();
+    log::info!("{}: joined, {} pending", ctx.label(), pending.len());
+    ctx.reply(&reply::ok("JOIN", &format!("{name} pending={}", pending.len())));
+    for m in &pending {
+        ctx.state.deliver(ctx.key, &mut Outgoing::new(m));
+        ctx.store.clock_receive(name, &m.clock);
+        if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
+            let end = conn.queued_total();
+            conn.pending_marks.push((end, m.id));
+        }
+    }
+    if ctx.config.history_on_join > 0 {
+        super::history::replay(ctx, ctx.config.history_on_join)?;
+    }
     ctx.state.broadcast(Some(ctx.key), &reply::joined(&ts, name));
     Ok(())
 }

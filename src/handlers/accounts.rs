@@ -1,0 +1,56 @@
+//! Accounts: REGISTER, and the second half of a protected JOIN.
+//!
+//! Both need Argon2id, which runs on the password worker (`auth.rs`); the
+//! functions here continue once `server.rs` has its answer.
+
+use super::{storage, Ctx};
+use crate::auth::{Job, MAX_PASSWORD, MIN_PASSWORD};
+use crate::conn::{AuthStep, Close};
+use crate::reply::{self, Code, Error};
+
+/// Wrong passwords one connection may try before it is closed.
+pub const MAX_AUTH_FAILURES: u32 = 5;
+
+/// `REGISTER <password>`: hashed off the loop thread, then `registered`.
+pub fn register(ctx: &mut Ctx, password: String) -> Result<(), Error> {
+    let len = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+        return Err(Error::new(
+            Code::Syntax,
+            format!("usage: REGISTER <password> (a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters)"),
+        ));
+    }
+    ctx.submit_auth(AuthStep::Register, Job::Hash { password })
+}
+
+/// The new hash is ready: save it; `OK REGISTER` once that has committed.
+pub fn registered(ctx: &mut Ctx, hash: Option<String>) -> Result<(), Error> {
+    let me = ctx.me();
+    let Some(hash) = hash else {
+        log::error!("{}: password hashing failed", ctx.label());
+        return Err(Error::new(Code::Storage, "the password could not be hashed; try again"));
+    };
+    ctx.store.set_password(&me, &hash).map_err(|e| storage("the password", e))?;
+    log::info!("{}: password set", ctx.label());
+    ctx.reply_after_commit(reply::ok("REGISTER", ""));
+    Ok(())
+}
+
+/// The password of a protected JOIN was checked.
+pub fn join_checked(ctx: &mut Ctx, name: &str, matched: bool) -> Result<(), Error> {
+    if matched {
+        return super::session::enter(ctx, name);
+    }
+    let Some(conn) = ctx.state.conns.get_mut(ctx.key) else { return Ok(()) };
+    conn.auth_failures += 1;
+    let failures = conn.auth_failures;
+    log::info!("{}: wrong password for {name} ({failures} of {MAX_AUTH_FAILURES})", ctx.label());
+    if failures >= MAX_AUTH_FAILURES {
+        ctx.reply(
+            &Error::new(Code::AuthFailed, format!("wrong password for {name}; too many failures, closing")).line(),
+        );
+        ctx.state.close(ctx.key, Close::AuthFailures);
+        return Ok(());
+    }
+    Err(Error::new(Code::AuthFailed, format!("wrong password for {name} (attempt {failures} of {MAX_AUTH_FAILURES})")))
+}

@@ -1,0 +1,43 @@
+//! Reading back: HISTORY and CLOCK.
+
+use super::{storage, Ctx};
+use crate::reply::{self, Error};
+
+/// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
+/// then `OK HISTORY <count>`. `n` defaults to history_default and is capped
+/// at history_max.
+pub fn history(ctx: &mut Ctx, n: Option<usize>) -> Result<(), Error> {
+    let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
+    replay(ctx, n)
+}
+
+/// The caller's last `n` visible messages (also used by history_on_join).
+pub(super) fn replay(ctx: &mut Ctx, n: usize) -> Result<(), Error> {
+    let me = ctx.me();
+    let messages = ctx.store.history(Some(&me), n).map_err(|e| storage("history", e))?;
+    let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.clock_on);
+    for m in &messages {
+        ctx.reply(&reply::history(m, clock));
+    }
+    ctx.reply(&reply::ok("HISTORY", &messages.len().to_string()));
+    Ok(())
+}
+
+/// `CLOCK` -> `OK CLOCK <name=counter,...>`; `CLOCK ON|OFF` switches the
+/// clock field of events and HISTORY lines on this connection.
+pub fn clock(ctx: &mut Ctx, on: Option<bool>) -> Result<(), Error> {
+    match on {
+        None => {
+            let me = ctx.me();
+            let clock = ctx.store.clock(&me);
+            ctx.reply(&reply::ok("CLOCK", &clock.to_string()));
+        }
+        Some(on) => {
+            if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
+                conn.clock_on = on;
+            }
+            ctx.reply(&reply::ok("CLOCK", if on { "ON" } else { "OFF" }));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,576 @@
+//! The store: one SQLite file, and the only SQL in chatd.
+//!
+//! Handlers call it for what must outlive a connection or a restart: known
+//! users (name, password hash, vector clock, last seen), the message log, and
+//! the queue of messages waiting for offline users.
+//!
+//! Group commit: the first write of a loop pass opens a transaction, and
+//! `server.rs` calls [`Store::commit`] once per pass, before the replies that
+//! promise durability are released. One fsync per pass, never one per
+//! message. A failed write never brings the server down: it is logged, the
+//! pass's transaction is rolled back, and the commands that needed it answer
+//! `ERR STORAGE`.
+//!
+//! Known users are also kept in memory (a few hundred bytes each), so a JOIN
+//! or a delivery never waits for a read; writes go through to SQLite.
+
+use crate::clock::Clock;
+use crate::names;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+/// `PRAGMA application_id`: "chat", so a chatd file is recognisable.
+const APPLICATION_ID: i64 = 0x6368_6174;
+
+/// Schema migrations: entry `i` takes `user_version` from `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, the message log, who may see which private message, and
+    // the offline queue.
+    "CREATE TABLE users (
+        folded     TEXT PRIMARY KEY,          -- identity: the name in lower case
+        name       TEXT NOT NULL,             -- as last spelled at JOIN
+        password   TEXT,                      -- Argon2id PHC string, never the password
+        clock      TEXT NOT NULL DEFAULT '',  -- vector clock, alice=3,bob=1
+        created_at TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE messages (
+        id         INTEGER PRIMARY KEY,
+        ts         TEXT NOT NULL,             -- RFC 3339 UTC
+        kind       TEXT NOT NULL CHECK (kind IN ('ALL', 'MSG', 'MCAST')),
+        sender     TEXT NOT NULL,             -- display name
+        recipients TEXT NOT NULL,             -- '*', a name, or a comma list
+        clock      TEXT NOT NULL,             -- the sender's clock, carried by the message
+        body       TEXT NOT NULL
+    );
+    CREATE TABLE participants (               -- sender and recipients of MSG/MCAST
+        folded     TEXT NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        PRIMARY KEY (folded, message_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE pending (                    -- stored for an offline recipient
+        folded     TEXT NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        PRIMARY KEY (folded, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_broadcasts ON messages(kind, id);",
+];
+
+/// How long a write waits for a lock held by another process (a backup, an
+/// operator's sqlite3) before it fails; short, because the loop waits too.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// The kind of a logged message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    All,
+    Msg,
+    Mcast,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::All => "ALL",
+            Kind::Msg => "MSG",
+            Kind::Mcast => "MCAST",
+        }
+    }
+
+    fn parse(s: &str) -> Kind {
+        match s {
+            "MSG" => Kind::Msg,
+            "MCAST" => Kind::Mcast,
+            _ => Kind::All,
+        }
+    }
+}
+
+/// A message as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: i64,
+    pub kind: Kind,
+    pub ts: String,
+    /// Sender's display name.
+    pub from: String,
+    /// `*` for a broadcast, the recipient for MSG, the comma list for MCAST.
+    pub to: String,
+    /// The sender's clock when it was sent.
+    pub clock: Clock,
+    pub text: String,
+}
+
+/// A known user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Display name, as last spelled at JOIN.
+    pub name: String,
+    /// Argon2id PHC string, when the name is protected.
+    pub password: Option<String>,
+    pub clock: Clock,
+    pub last_seen: String,
+}
+
+/// A storage failure, already logged; the text is for `ERR STORAGE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The open database.
+pub struct Store {
+    db: Connection,
+    /// Known users by folded name.
+    users: HashMap<String, User>,
+    /// Users whose clock changed since the last commit.
+    dirty_clocks: HashSet<String>,
+    /// A transaction is open.
+    in_tx: bool,
+    /// A write of this pass failed: the pass's transaction will be rolled back.
+    failed: Option<StoreError>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database. Refuses a file
+    /// that is not a chatd database or comes from a newer chatd.
+    pub fn open(path: &Path) -> std::result::Result<Store, String> {
+        let shown = path.display();
+        let db = Connection::open(path).map_err(|e| format!("cannot open database {shown}: {e}"))?;
+        let check = |e: rusqlite::Error| format!("cannot use database {shown}: {e}");
+        let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(check)?;
+        let app_id: i64 = db.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(check)?;
+        let tables: i64 = db.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(check)?;
+        if (version == 0 && tables > 0) || (version > 0 && app_id != APPLICATION_ID) {
+            return Err(format!("{shown} is not a chatd database"));
+        }
+        let latest = MIGRATIONS.len() as i64;
+        if version > latest {
+            return Err(format!(
+                "{shown} was written by a newer chatd (schema version {version}; this chatd knows up to {latest})"
+            ));
+        }
+        let mode: String = db.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(check)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            log::warn!("database {shown}: journal mode is {mode}, not WAL");
+        }
+        // FULL: a commit is on disk (WAL fsync) before `stored` is promised.
+        db.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(check)?;
+        db.busy_timeout(BUSY_TIMEOUT).map_err(check)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let step = format!(
+                "BEGIN; {sql}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            );
+            db.execute_batch(&step)
+                .map_err(|e| format!("cannot migrate database {shown} to version {}: {e}", i + 1))?;
+        }
+        let mut store = Store { db, users: HashMap::new(), dirty_clocks: HashSet::new(), in_tx: false, failed: None };
+        store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
+        Ok(store)
+    }
+
+    fn load_users(&mut self) -> Result<()> {
+        let mut stmt = self.db.prepare("SELECT folded, name, password, clock, last_seen FROM users")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                User {
+                    name: r.get(1)?,
+                    password: r.get(2)?,
+                    clock: Clock::parse(&r.get::<_, String>(3)?),
+                    last_seen: r.get(4)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (folded, user) = row?;
+            self.users.insert(folded, user);
+        }
+        Ok(())
+    }
+
+    // ---- transactions ------------------------------------------------------
+
+    /// Runs a write inside this pass's transaction. After a failure, later
+    /// writes of the same pass are refused (they would be rolled back).
+    fn write<T>(&mut self, what: &str, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let result = (|| {
+            if !self.in_tx {
+                self.db.execute_batch("BEGIN")?;
+                self.in_tx = true;
+            }
+            f(&self.db)
+        })();
+        result.map_err(|e| {
+            let err = StoreError(e.to_string());
+            log::error!("store: {what} failed: {e}");
+            self.failed = Some(err.clone());
+            err
+        })
+    }
+
+    /// True when this pass has writes waiting for [`Store::commit`].
+    pub fn has_pending_writes(&self) -> bool {
+        self.in_tx || self.failed.is_some() || !self.dirty_clocks.is_empty()
+    }
+
+    /// Commits this pass's writes in one transaction. On failure everything
+    /// of the pass is rolled back and the error returned (already logged).
+    pub fn commit(&mut self) -> Result<()> {
+        self.save_clocks();
+        let result = match self.failed.take() {
+            Some(e) => Err(e),
+            None if self.in_tx => self.db.execute_batch("COMMIT").map_err(|e| {
+                log::error!("store: commit failed: {e}");
+                StoreError(e.to_string())
+            }),
+            None => Ok(()),
+        };
+        if result.is_err() && !self.db.is_autocommit() {
+            if let Err(e) = self.db.execute_batch("ROLLBACK") {
+                log::error!("store: rollback failed: {e}");
+            }
+        }
+        self.in_tx = false;
+        result
+    }
+
+    fn save_clocks(&mut self) {
+        let dirty: Vec<String> = self.dirty_clocks.drain().collect();
+        for folded in dirty {
+            let Some(clock) = self.users.get(&folded).map(|u| u.clock.to_string()) else { continue };
+            let _ = self.write("saving a clock", |db| {
+                db.prepare_cached("UPDATE users SET clock = ?1 WHERE folded = ?2")?.execute(params![clock, folded])
+            });
+        }
+    }
+
+    // ---- users ---------------------------------------------------------------
+
+    /// A known user (one that has joined at least once), by name in any case.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(&names::fold(name))
+    }
+
+    /// Records a JOIN: a new name becomes known; a known one gets its
+    /// spelling and last-seen time updated.
+    pub fn user_joined(&mut self, name: &str, ts: &str) -> Result<()> {
+        let folded = names::fold(name);
+        let user = self.users.entry(folded.clone()).or_insert_with(|| User {
+            name: name.to_string(),
+            password: None,
+            clock: Clock::new(),
+            last_seen: ts.to_string(),
+        });
+        user.name = name.to_string();
+        user.last_seen = ts.to_string();
+        self.write("recording a join", |db| {
+            db.prepare_cached(
+                "INSERT INTO users (folded, name, created_at, last_seen) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (folded) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen",
+            )?
+            .execute(params![folded, name, ts])
+        })?;
+        Ok(())
+    }
+
+    /// Records when a user was last online.
+    pub fn user_left(&mut self, name: &str, ts: &str) -> Result<()> {
+        let folded = names::fold(name);
+        if let Some(u) = self.users.get_mut(&folded) {
+            u.last_seen = ts.to_string();
+        }
+        self.write("recording a leave", |db| {
+            db.prepare_cached("UPDATE users SET last_seen = ?1 WHERE folded = ?2")?.execute(params![ts, folded])
+        })?;
+        Ok(())
+    }
+
+    /// Sets a user's password hash.
+    pub fn set_password(&mut self, name: &str, hash: &str) -> Result<()> {
+        let folded = names::fold(name);
+        self.write("setting a password", |db| {
+            db.prepare_cached("UPDATE users SET password = ?1 WHERE folded = ?2")?.execute(params![hash, folded])
+        })?;
+        if let Some(u) = self.users.get_mut(&folded) {
+            u.password = Some(hash.to_string());
+        }
+        Ok(())
+    }
+
+    /// Every known user, sorted by name.
+    pub fn users(&self) -> Vec<&User> {
+        let mut all: Vec<&User> = self.users.values().collect();
+        all.sort_by_key(|u| names::fold(&u.name));
+        all
+    }
+
+    // ---- vector clocks -------------------------------------------------------
+
+    /// A known user's clock (empty for an unknown one).
+    pub fn clock(&self, name: &str) -> Clock {
+        self.user(name).map(|u| u.clock.clone()).unwrap_or_default()
+    }
+
+    /// The clock a message from `name` would carry: theirs with their own
+    /// entry ticked. Nothing changes until [`Store::clock_sent`].
+    pub fn send_clock(&self, name: &str) -> Clock {
+        let folded = names::fold(name);
+        let mut clock = self.users.get(&folded).map(|u| u.clock.clone()).unwrap_or_default();
+        clock.tick(&folded);
+        clock
+    }
+
+    /// Records that `name` sent a message carrying `clock`.
+    pub fn clock_sent(&mut self, name: &str, clock: &Clock) {
+        let folded = names::fold(name);
+        if let Some(u) = self.users.get_mut(&folded) {
+            u.clock = clock.clone();
+            self.dirty_clocks.insert(folded);
+        }
+    }
+
+    /// A delivery: merges the message's clock into the recipient's, then ticks.
+    pub fn clock_receive(&mut self, name: &str, message: &Clock) {
+        let folded = names::fold(name);
+        if let Some(u) = self.users.get_mut(&folded) {
+            u.clock.receive(&folded, message);
+            self.dirty_clocks.insert(folded);
+        }
+    }
+
+    // ---- the message log -----------------------------------------------------
+
+    /// Logs a message; `participants` (sender and recipients of MSG/MCAST)
+    /// may see it in HISTORY. Returns its id.
+    pub fn log_message(&mut self, m: &Message, participants: &[String]) -> Result<i64> {
+        self.write("logging a message", |db| {
+            db.prepare_cached(
+                "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.clock.to_string(), m.text])?;
+            let id = db.last_insert_rowid();
+            let mut stmt =
+                db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
+            for p in participants {
+                stmt.execute(params![names::fold(p), id])?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Queues a logged message for an offline recipient.
+    pub fn add_pending(&mut self, name: &str, message_id: i64) -> Result<()> {
+        let folded = names::fold(name);
+        self.write("storing an offline message", |db| {
+            db.prepare_cached("INSERT OR IGNORE INTO pending (folded, message_id) VALUES (?1, ?2)")?
+                .execute(params![folded, message_id])
+        })?;
+        Ok(())
+    }
+
+    /// The messages waiting for a user, oldest first.
+    pub fn pending(&self, name: &str) -> Result<Vec<Message>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT m.id, m.kind, m.ts, m.sender, m.recipients, m.clock, m.body
+             FROM pending p JOIN messages m ON m.id = p.message_id
+             WHERE p.folded = ?1 ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map(params![names::fold(name)], row_to_message)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Removes delivered messages from a user's queue (they stay in the log).
+    pub fn remove_pending(&mut self, name: &str, ids: &[i64]) -> Result<()> {
+        let folded = names::fold(name);
+        self.write("removing delivered messages", |db| {
+            let mut stmt = db.prepare_cached("DELETE FROM pending WHERE folded = ?1 AND message_id = ?2")?;
+            for id in ids {
+                stmt.execute(params![folded, id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The last `n` messages `name` may see (every broadcast, and every
+    /// MSG/MCAST they sent or received), oldest first. `None`: the whole log.
+    pub fn history(&self, name: Option<&str>, n: usize) -> Result<Vec<Message>> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        let mut out = match name {
+            Some(name) => {
+                let mut stmt = self.db.prepare_cached(
+                    "SELECT id, kind, ts, sender, recipients, clock, body FROM messages
+                     WHERE id IN (SELECT id FROM messages WHERE kind = 'ALL' ORDER BY id DESC LIMIT ?2)
+                        OR id IN (SELECT message_id FROM participants WHERE folded = ?1
+                                  ORDER BY message_id DESC LIMIT ?2)
+                     ORDER BY id DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![names::fold(name), n], row_to_message)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            }
+            None => {
+                let mut stmt = self.db.prepare_cached(
+                    "SELECT id, kind, ts, sender, recipients, clock, body FROM messages ORDER BY id DESC LIMIT ?1",
+                )?;
+                let rows = stmt.query_map(params![n], row_to_message)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            }
+        };
+        out.reverse();
+        Ok(out)
+    }
+
+    /// How many messages wait for `name`.
+    pub fn pending_count(&self, name: &str) -> Result<usize> {
+        let n: Option<i64> = self
+            .db
+            .prepare_cached("SELECT count(*) FROM pending WHERE folded = ?1")?
+            .query_row(params![names::fold(name)], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0) as usize)
+    }
+}
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        kind: Kind::parse(&r.get::<_, String>(1)?),
+        ts: r.get(2)?,
+        from: r.get(3)?,
+        to: r.get(4)?,
+        clock: Clock::parse(&r.get::<_, String>(5)?),
+        text: r.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(tag: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("chatd-store-{}-{tag}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+        p
+    }
+
+    fn msg(kind: Kind, from: &str, to: &str, text: &str) -> Message {
+        Message {
+            id: 0,
+            kind,
+            ts: "2026-11-21T12:00:00Z".into(),
+            from: from.into(),
+            to: to.into(),
+            clock: Clock::new(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn history_hides_private_messages_of_others() {
+        let p = temp_db("vis");
+        let mut s = Store::open(&p).unwrap();
+        s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
+        s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
+        s.log_message(&msg(Kind::Mcast, "b", "a,c", "b to a,c"), &["b".into(), "a".into(), "c".into()]).unwrap();
+        s.commit().unwrap();
+        let texts =
+            |who: &str| -> Vec<String> { s.history(Some(who), 10).unwrap().into_iter().map(|m| m.text).collect() };
+        assert_eq!(texts("a"), ["hi all", "a to b", "b to a,c"]);
+        assert_eq!(texts("C"), ["hi all", "b to a,c"]);
+        assert_eq!(texts("d"), ["hi all"]);
+        assert_eq!(s.history(None, 2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn users_and_clocks_survive_reopening() {
+        let p = temp_db("users");
+        {
+            let mut s = Store::open(&p).unwrap();
+            s.user_joined("Alice", "t1").unwrap();
+            let c = s.send_clock("alice");
+            s.clock_sent("alice", &c);
+            s.set_password("ALICE", "$argon2id$fake").unwrap();
+            s.commit().unwrap();
+        }
+        let s = Store::open(&p).unwrap();
+        let u = s.user("alice").expect("known");
+        assert_eq!(u.name, "Alice");
+        assert_eq!(u.password.as_deref(), Some("$argon2id$fake"));
+        assert_eq!(u.clock.to_string(), "alice=1");
+    }
+
+    #[test]
+    fn uncommitted_writes_are_lost_and_a_failed_pass_rolls_back() {
+        let p = temp_db("rollback");
+        {
+            let mut s = Store::open(&p).unwrap();
+            s.user_joined("bob", "t").unwrap();
+            s.commit().unwrap();
+            s.log_message(&msg(Kind::All, "bob", "*", "never committed"), &[]).unwrap();
+            s.failed = Some(StoreError("simulated".into()));
+            assert!(s.commit().is_err());
+            assert!(s.history(None, 10).unwrap().is_empty());
+            s.log_message(&msg(Kind::All, "bob", "*", "after"), &[]).unwrap();
+        } // dropped without commit
+        let s = Store::open(&p).unwrap();
+        assert!(s.user("bob").is_some());
+        assert!(s.history(None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pending_messages_are_oldest_first_and_removable() {
+        let p = temp_db("pending");
+        let mut s = Store::open(&p).unwrap();
+        let a = s.log_message(&msg(Kind::Msg, "a", "b", "one"), &[]).unwrap();
+        let b = s.log_message(&msg(Kind::Msg, "a", "b", "two"), &[]).unwrap();
+        s.add_pending("B", b).unwrap();
+        s.add_pending("b", a).unwrap();
+        s.commit().unwrap();
+        let texts: Vec<String> = s.pending("b").unwrap().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, ["one", "two"]);
+        s.remove_pending("b", &[a]).unwrap();
+        s.commit().unwrap();
+        assert_eq!(s.pending_count("b").unwrap(), 1);
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused() {
+        let p = temp_db("foreign");
+        let db = Connection::open(&p).unwrap();
+        db.execute_batch("CREATE TABLE t (x)").unwrap();
+        drop(db);
+        assert!(Store::open(&p).err().unwrap().contains("not a chatd database"));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let p = temp_db("newer");
+        drop(Store::open(&p).unwrap());
+        let db = Connection::open(&p).unwrap();
+        db.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(db);
+        assert!(Store::open(&p).err().unwrap().contains("newer chatd"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused() {
+        let p = temp_db("garbage");
+        std::fs::write(&p, b"this is not a database, just some text that is long enough to have a header....").unwrap();
+        let e = Store::open(&p).err().unwrap();
+        assert!(e.contains("not a database"), "{e}");
+    }
+}
