@@ -28,12 +28,25 @@ pub enum Close {
     Timeout,
     /// Too many wrong passwords on this connection.
     AuthFailures,
+    /// KICK from the console, with the operator's reason.
+    Kicked(Option<String>),
+    /// The server is shutting down.
+    Shutdown,
 }
 
 impl Close {
     /// The reason shown to other users.
-    pub fn reason(&self) -> &str {
+    pub fn reason(&self) -> String {
         match self {
+            Close::Kicked(Some(r)) => format!("kicked: {r}"),
+            other => other.reason_str().to_string(),
+        }
+    }
+
+    fn reason_str(&self) -> &str {
+        match self {
+            Close::Kicked(_) => "kicked",
+            Close::Shutdown => "server shutdown",
             Close::Leave(r) => r.as_deref().unwrap_or(""),
             Close::Closed => "connection closed",
             Close::SendqExceeded => "sendq exceeded",
@@ -89,6 +102,8 @@ pub struct Conn {
     pub connected_at: Instant,
     /// Display name once joined.
     pub name: Option<String>,
+    /// When it joined (protocol timestamp), for ACTIVE USERS.
+    pub joined_at: Option<String>,
     /// Set when the connection is to be closed after this event batch.
     pub closing: Option<Close>,
     /// Bytes read from the socket not yet decoded; `inpos` is how far.
@@ -135,6 +150,7 @@ impl Conn {
             peer,
             connected_at: now,
             name: None,
+            joined_at: None,
             closing: None,
             inbuf: Vec::new(),
             inpos: 0,

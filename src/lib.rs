@@ -8,12 +8,17 @@
 //! - [`conn`]: one connection: socket, input and output buffers, session
 //! - [`framing`]: bytes -> lines (CRLF, telnet IAC, max line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
-//! - [`handlers`]: one file per area (session, messaging), each command a function
+//! - [`handlers`]: one file per area (session, messaging, history, accounts,
+//!   admin), each command a function
 //! - [`state`]: who is online and delivery to outbound buffers
+//! - [`store`]: the SQLite file: users, message log, offline queue (the only SQL)
 //! - [`reply`]: every server line's format
 //!
-//! Beside the flow: [`config`] (defaults, TOML, flags), [`flood`] (token
-//! bucket), [`names`] (name rules), [`text`] (text safety). `main.rs` wires them together.
+//! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (stdin
+//! and admin socket sources), [`auth`] (Argon2id on a worker thread),
+//! [`clock`] (vector clocks), [`flood`] (token bucket), [`names`] (name
+//! rules), [`text`] (text safety), [`signals`] (SIGTERM/SIGINT),
+//! [`systemd`] (sd_notify, LISTEN_FDS). `main.rs` wires them together.
 //! The wire protocol is documented in `docs/protocol.md`.
 
 pub mod auth;
@@ -21,12 +26,15 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod flood;
 pub mod framing;
 pub mod handlers;
 pub mod names;
 pub mod reply;
 pub mod server;
+pub mod signals;
 pub mod state;
 pub mod store;
+pub mod systemd;
 pub mod text;

@@ -17,35 +17,49 @@
 //!    `conn::WRITE_CAP` bytes each; WRITABLE interest only while bytes
 //!    remain. Stored messages written out leave the offline queue.
 //!
-//! Timers (join_timeout, flood control) bound the poll timeout. Password
-//! hashing runs on a worker thread that wakes the loop through a
-//! `mio::Waker` (`auth.rs`).
+//! Timers (join_timeout, flood control, the systemd watchdog) bound the poll
+//! timeout. Password hashing (`auth.rs`) and the stdin console
+//! (`console.rs`) run on threads that wake the loop through one
+//! `mio::Waker`; SIGTERM/SIGINT arrive on a signalfd (`signals.rs`).
+//! EXIT or a signal ends the loop: [`Server::run`] then tells every user,
+//! flushes for a bounded time, and closes the store.
 
 use crate::auth::{Outcome, Worker};
 use crate::config::Config;
 use crate::conn::{AuthStep, Close, Conn, Flushed, Wait, WRITE_CAP};
+use crate::console::{AdminConn, AdminSocket, StdinEvent};
 use crate::framing::Frame;
+use crate::handlers::admin::{self as admin_cmd, AdminCtx};
 use crate::handlers::{self, Ctx, Durable};
 use crate::reply::{self, Code, Error};
+use crate::signals::Signals;
 use crate::state::State;
 use crate::store::Store;
 use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Lines handled per connection per pass before the others get their turn.
 const LINES_PER_PASS: usize = 64;
 /// Size of the one read buffer shared by all connections.
 const READ_CHUNK: usize = 16 * 1024;
-/// Listener tokens count down from the top; connection tokens are slab keys.
+/// Tokens: client connections are slab keys from 0; admin connections are
+/// slab keys from ADMIN_BASE; the rest are fixed at the top.
+const ADMIN_BASE: usize = usize::MAX / 2;
 const LISTENER_BASE: usize = usize::MAX - 64;
-/// The password worker wakes the loop with this token.
+const ADMIN_LISTENER: Token = Token(usize::MAX - 2);
+const SIGNALS: Token = Token(usize::MAX - 1);
+/// The password worker and the stdin reader wake the loop with this token.
 const WAKER: Token = Token(usize::MAX);
+/// How long EXIT and SIGTERM wait for output to reach the users.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 
 /// A running server.
 pub struct Server {
@@ -67,6 +81,17 @@ pub struct Server {
     next_id: u64,
     /// Start-up warnings, logged once logging is up.
     warnings: Vec<String>,
+    waker: Arc<mio::Waker>,
+    signals: Signals,
+    /// Lines typed on stdin, while it is open.
+    stdin: Option<mpsc::Receiver<StdinEvent>>,
+    admin: Option<AdminSocket>,
+    admin_conns: slab::Slab<AdminConn>,
+    started: Instant,
+    /// Set by EXIT or a signal: the loop ends after this pass.
+    exit: bool,
+    /// The systemd watchdog: how often, and when next.
+    watchdog: Option<(Duration, Instant)>,
 }
 
 /// A fatal start-up problem: `main` prints it as one line and exits 2.
@@ -84,33 +109,37 @@ impl Server {
     /// this succeeds, so a bad address or database is reported as one line
     /// by `main`.
     pub fn bind(config: Config) -> Result<Server, StartError> {
+        // Before any thread starts, so every thread inherits the signal mask.
+        let signals = Signals::open().map_err(|e| StartError(format!("cannot set up signal handling: {e}")))?;
         let poll = Poll::new().map_err(|e| StartError(format!("cannot create poll: {e}")))?;
-        let mut listeners = Vec::new();
         let mut warnings = Vec::new();
-        let default_listen = config.listen == crate::config::DEFAULT_LISTEN;
-        for spec in &config.listen {
-            let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
-            for addr in addrs {
-                match TcpListener::bind(addr) {
-                    Ok(l) => listeners.push(l),
-                    // A machine without IPv6 still runs on the default listeners.
-                    Err(e) if default_listen && addr.is_ipv6() && no_ipv6(&e) => {
-                        warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
-                    }
-                    Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
-                }
-            }
-        }
+        let mut listeners = match crate::systemd::listen_fds() {
+            Some(fds) => activated_listeners(fds, &mut warnings)?,
+            None => bind_listeners(&config, &mut warnings)?,
+        };
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(l, Token(LISTENER_BASE + i), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
         let store = Store::open(&config.db).map_err(StartError)?;
-        let waker =
-            mio::Waker::new(poll.registry(), WAKER).map_err(|e| StartError(format!("cannot create waker: {e}")))?;
+        let mut admin = match &config.admin_socket {
+            Some(path) => Some(AdminSocket::bind(path).map_err(StartError)?),
+            None => None,
+        };
+        if let Some(a) = admin.as_mut() {
+            poll.registry()
+                .register(&mut a.listener, ADMIN_LISTENER, Interest::READABLE)
+                .map_err(|e| StartError(format!("cannot register admin socket: {e}")))?;
+        }
+        poll.registry()
+            .register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)
+            .map_err(|e| StartError(format!("cannot register signals: {e}")))?;
+        let waker = Arc::new(
+            mio::Waker::new(poll.registry(), WAKER).map_err(|e| StartError(format!("cannot create waker: {e}")))?,
+        );
         let auth =
-            Worker::start(Arc::new(waker)).map_err(|e| StartError(format!("cannot start password worker: {e}")))?;
+            Worker::start(waker.clone()).map_err(|e| StartError(format!("cannot start password worker: {e}")))?;
         let max_sendq = config.max_sendq;
         Ok(Server {
             config,
@@ -126,15 +155,63 @@ impl Server {
             scratch: vec![0; READ_CHUNK],
             next_id: 1,
             warnings,
+            waker,
+            signals,
+            stdin: None,
+            admin,
+            admin_conns: slab::Slab::new(),
+            started: Instant::now(),
+            exit: false,
+            watchdog: None,
         })
     }
+}
 
+/// Binds the configured listen addresses.
+fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<TcpListener>, StartError> {
+    let mut listeners = Vec::new();
+    let default_listen = config.listen == crate::config::DEFAULT_LISTEN;
+    for spec in &config.listen {
+        let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
+        for addr in addrs {
+            match TcpListener::bind(addr) {
+                Ok(l) => listeners.push(l),
+                // A machine without IPv6 still runs on the default listeners.
+                Err(e) if default_listen && addr.is_ipv6() && no_ipv6(&e) => {
+                    warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
+                }
+                Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+/// Takes the listening sockets systemd passed (socket activation).
+fn activated_listeners(
+    fds: Vec<std::net::TcpListener>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<TcpListener>, StartError> {
+    if fds.is_empty() {
+        return Err(StartError("LISTEN_FDS is set but passes no sockets".into()));
+    }
+    warnings.push(format!("using {} listening socket(s) from systemd; listen settings ignored", fds.len()));
+    fds.into_iter()
+        .map(|l| {
+            l.set_nonblocking(true).map_err(|e| StartError(format!("passed socket is not usable: {e}")))?;
+            Ok(TcpListener::from_std(l))
+        })
+        .collect()
+}
+
+impl Server {
     /// The addresses actually bound (port 0 resolved).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
-    /// Runs until a fatal poll error.
+    /// Serves until EXIT, SIGTERM or SIGINT (then shuts down cleanly and
+    /// returns `Ok`), or a fatal poll error.
     pub fn run(&mut self) -> io::Result<()> {
         for w in self.warnings.drain(..) {
             log::warn!("{w}");
@@ -142,8 +219,17 @@ impl Server {
         for addr in self.local_addrs() {
             log::info!("listening on {addr}");
         }
+        self.stdin = match crate::console::spawn_stdin(self.waker.clone()) {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                log::warn!("stdin console not available: {e}");
+                None
+            }
+        };
+        crate::systemd::notify("READY=1");
+        self.watchdog = crate::systemd::watchdog_interval().map(|every| (every, Instant::now()));
         let mut events = Events::with_capacity(1024);
-        loop {
+        while !self.exit {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -152,26 +238,16 @@ impl Server {
                 return Err(e);
             }
             for event in events.iter() {
-                let key = event.token().0;
-                if event.token() == WAKER {
-                    self.auth_results();
-                    continue;
-                }
-                if key >= LISTENER_BASE {
-                    self.accept(key - LISTENER_BASE);
-                    continue;
-                }
-                let Some(conn) = self.state.conns.get_mut(key) else { continue };
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    conn.readable = true;
-                    if !conn.queued_run {
-                        conn.queued_run = true;
-                        self.to_run.push(key);
+                match event.token() {
+                    WAKER => {
+                        self.auth_results();
+                        self.stdin_lines();
                     }
-                }
-                if event.is_writable() && !conn.queued_flush {
-                    conn.queued_flush = true;
-                    self.state.to_flush.push(key);
+                    SIGNALS => self.on_signals(),
+                    ADMIN_LISTENER => self.accept_admin(),
+                    Token(key) if key >= LISTENER_BASE => self.accept(key - LISTENER_BASE),
+                    Token(key) if key >= ADMIN_BASE => self.admin_ready(key - ADMIN_BASE),
+                    Token(key) => self.conn_ready(key, event),
                 }
             }
             self.expire_joins();
@@ -184,7 +260,195 @@ impl Server {
             if self.store.has_pending_writes() {
                 self.commit();
             }
+            self.watchdog_ping();
         }
+        self.shutdown();
+        Ok(())
+    }
+
+    /// Notes a client socket's readiness for the run and flush passes.
+    fn conn_ready(&mut self, key: usize, event: &mio::event::Event) {
+        let Some(conn) = self.state.conns.get_mut(key) else { return };
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            conn.readable = true;
+            if !conn.queued_run {
+                conn.queued_run = true;
+                self.to_run.push(key);
+            }
+        }
+        if event.is_writable() && !conn.queued_flush {
+            conn.queued_flush = true;
+            self.state.to_flush.push(key);
+        }
+    }
+
+    fn watchdog_ping(&mut self) {
+        if let Some((every, next)) = self.watchdog {
+            if Instant::now() >= next {
+                crate::systemd::notify("WATCHDOG=1");
+                self.watchdog = Some((every, Instant::now() + every));
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT: the first starts a clean shutdown; one more while
+    /// shutting down exits at once.
+    fn on_signals(&mut self) {
+        for signo in self.signals.read() {
+            if self.exit {
+                log::warn!("{} during shutdown: exiting now", crate::signals::name(signo));
+                std::process::exit(128 + signo);
+            }
+            log::info!("{}: shutting down", crate::signals::name(signo));
+            self.exit = true;
+        }
+    }
+
+    // ---- the console: stdin and the admin socket ---------------------------
+
+    fn admin_ctx(&mut self) -> AdminCtx<'_> {
+        AdminCtx { state: &mut self.state, store: &mut self.store, config: &self.config, started: self.started }
+    }
+
+    /// Runs one console line; returns its reply lines.
+    fn console_line(&mut self, line: &str) -> Vec<String> {
+        log::info!("console: {}", line.trim());
+        let (reply, outcome) = admin_cmd::run(&mut self.admin_ctx(), line);
+        if outcome == admin_cmd::Outcome::Exit {
+            self.exit = true;
+        }
+        // DELETE BACKUP and friends answer only for what is committed.
+        self.commit();
+        reply
+    }
+
+    /// Lines typed on stdin; replies go to stdout.
+    fn stdin_lines(&mut self) {
+        use std::io::Write;
+        let events: Vec<StdinEvent> = match &self.stdin {
+            Some(rx) => rx.try_iter().collect(),
+            None => return,
+        };
+        for event in events {
+            match event {
+                StdinEvent::Line(line) if line.trim().is_empty() => {}
+                StdinEvent::Line(line) => {
+                    let reply = self.console_line(&line);
+                    let mut out = std::io::stdout().lock();
+                    for l in reply {
+                        let _ = writeln!(out, "{l}");
+                    }
+                    let _ = out.flush();
+                }
+                StdinEvent::Eof => {
+                    log::info!("stdin closed: console disabled (the admin socket, if any, still works)");
+                    self.stdin = None;
+                }
+            }
+        }
+    }
+
+    fn accept_admin(&mut self) {
+        let Some(admin) = self.admin.as_mut() else { return };
+        loop {
+            match admin.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let entry = self.admin_conns.vacant_entry();
+                    let token = Token(ADMIN_BASE + entry.key());
+                    if self.poll.registry().register(&mut stream, token, Interest::READABLE).is_ok() {
+                        entry.insert(AdminConn::new(stream));
+                        log::info!("admin socket: operator connected");
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("admin socket accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admin_ready(&mut self, key: usize) {
+        let Some(conn) = self.admin_conns.get_mut(key) else { return };
+        let lines = conn.read_lines();
+        for line in lines {
+            let reply = self.console_line(&line);
+            if let Some(conn) = self.admin_conns.get_mut(key) {
+                for l in reply {
+                    conn.queue(&format!("{l}\r\n"));
+                }
+            }
+        }
+        let Some(conn) = self.admin_conns.get_mut(key) else { return };
+        let done = conn.flush();
+        if conn.closed {
+            let mut conn = self.admin_conns.remove(key);
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            return;
+        }
+        if done == conn.want_write {
+            let interest = if done { Interest::READABLE } else { Interest::READABLE | Interest::WRITABLE };
+            let _ = self.poll.registry().reregister(&mut conn.stream, Token(ADMIN_BASE + key), interest);
+            conn.want_write = !done;
+        }
+    }
+
+    /// The end: every joined user gets a NOTICE, output is flushed for at
+    /// most SHUTDOWN_FLUSH, the store commits and closes.
+    fn shutdown(&mut self) {
+        crate::systemd::notify("STOPPING=1");
+        let ts = self.state.ts();
+        let n = self.state.broadcast(None, &reply::notice(&ts, "server shutting down"));
+        log::info!("shutting down: told {n} user(s)");
+        for conn in self.state.conns.iter_mut() {
+            conn.1.wait = Wait::No;
+        }
+        self.commit();
+        // Admin replies (OK EXIT) first: they are small and local.
+        for (_, conn) in self.admin_conns.iter_mut() {
+            conn.flush();
+        }
+        let deadline = Instant::now() + SHUTDOWN_FLUSH;
+        let mut events = Events::with_capacity(1024);
+        loop {
+            self.flush_pass();
+            let pending = self.state.conns.iter().any(|(_, c)| c.unsent() > 0);
+            let now = Instant::now();
+            if !pending || now >= deadline {
+                if pending {
+                    log::warn!("shutdown: some output could not be delivered in time");
+                }
+                break;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(50));
+            if self.poll.poll(&mut events, Some(wait)).is_ok() {
+                for event in events.iter() {
+                    match event.token() {
+                        SIGNALS => self.on_signals(),
+                        Token(key) if key < ADMIN_BASE => self.conn_ready(key, event),
+                        _ => {}
+                    }
+                }
+            }
+            // Capped connections re-list themselves; blocked ones wait for events.
+            for (key, conn) in self.state.conns.iter_mut() {
+                if conn.unsent() > 0 && !conn.queued_flush && !conn.want_write {
+                    conn.queued_flush = true;
+                    self.state.to_flush.push(key);
+                }
+            }
+        }
+        for key in self.state.conns.iter().map(|(k, _)| k).collect::<Vec<_>>() {
+            if let Some(name) = self.state.part(key) {
+                let _ = self.store.user_left(&name, &ts);
+            }
+        }
+        if let Err(e) = self.store.commit() {
+            log::error!("shutdown: last commit failed: {}", e.0);
+        }
+        log::info!("shutdown complete");
     }
 
     /// Block until something happens, unless work is left over from the last
@@ -195,10 +459,8 @@ impl Server {
         }
         let join = self.join_deadlines.front().map(|&(when, _, _)| when);
         let flood = self.throttled.peek().map(|Reverse((when, _, _))| *when);
-        let next = match (join, flood) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let watchdog = self.watchdog.map(|(_, next)| next);
+        let next = [join, flood, watchdog].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
@@ -515,15 +777,15 @@ impl Server {
             if let Some(name) = name {
                 let ts = self.state.ts();
                 let _ = self.store.user_left(&name, &ts);
-                self.state.broadcast(None, &reply::left(&ts, &name, why.reason()));
+                self.state.broadcast(None, &reply::left(&ts, &name, &why.reason()));
             }
         }
     }
 }
 
-fn describe(why: &Close) -> &str {
+fn describe(why: &Close) -> String {
     match why {
-        Close::Leave(_) => "left",
+        Close::Leave(_) => "left".to_string(),
         other => other.reason(),
     }
 }

@@ -137,6 +137,11 @@ pub struct Store {
     in_tx: bool,
     /// A write of this pass failed: the pass's transaction will be rolled back.
     failed: Option<StoreError>,
+    /// The database file, for its size in STATS.
+    path: std::path::PathBuf,
+    /// Since start: messages logged and transactions committed.
+    pub messages_logged: u64,
+    pub commits: u64,
 }
 
 impl Store {
@@ -173,7 +178,16 @@ impl Store {
             db.execute_batch(&step)
                 .map_err(|e| format!("cannot migrate database {shown} to version {}: {e}", i + 1))?;
         }
-        let mut store = Store { db, users: HashMap::new(), dirty_clocks: HashSet::new(), in_tx: false, failed: None };
+        let mut store = Store {
+            db,
+            users: HashMap::new(),
+            dirty_clocks: HashSet::new(),
+            in_tx: false,
+            failed: None,
+            path: path.to_path_buf(),
+            messages_logged: 0,
+            commits: 0,
+        };
         store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
         Ok(store)
     }
@@ -232,10 +246,13 @@ impl Store {
         self.save_clocks();
         let result = match self.failed.take() {
             Some(e) => Err(e),
-            None if self.in_tx => self.db.execute_batch("COMMIT").map_err(|e| {
-                log::error!("store: commit failed: {e}");
-                StoreError(e.to_string())
-            }),
+            None if self.in_tx => {
+                self.commits += 1;
+                self.db.execute_batch("COMMIT").map_err(|e| {
+                    log::error!("store: commit failed: {e}");
+                    StoreError(e.to_string())
+                })
+            }
             None => Ok(()),
         };
         if result.is_err() && !self.db.is_autocommit() {
@@ -356,6 +373,7 @@ impl Store {
     /// Logs a message; `participants` (sender and recipients of MSG/MCAST)
     /// may see it in HISTORY. Returns its id.
     pub fn log_message(&mut self, m: &Message, participants: &[String]) -> Result<i64> {
+        self.messages_logged += 1;
         self.write("logging a message", |db| {
             db.prepare_cached(
                 "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -430,6 +448,27 @@ impl Store {
         };
         out.reverse();
         Ok(out)
+    }
+
+    /// DELETE BACKUP: deletes the conversation log but every message still
+    /// waiting for an offline recipient. Returns (removed, kept).
+    pub fn delete_log(&mut self) -> Result<(usize, usize)> {
+        let removed = self.write("deleting the log", |db| {
+            db.execute("DELETE FROM participants WHERE message_id NOT IN (SELECT message_id FROM pending)", [])?;
+            db.execute("DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM pending)", [])
+        })?;
+        let kept: i64 = self.db.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+        Ok((removed, kept as usize))
+    }
+
+    /// Bytes on disk: the database file and its write-ahead log.
+    pub fn size_bytes(&self) -> u64 {
+        let size = |suffix: &str| {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+        };
+        size("") + size("-wal")
     }
 
     /// How many messages wait for `name`.
@@ -545,6 +584,22 @@ mod tests {
         s.remove_pending("b", &[a]).unwrap();
         s.commit().unwrap();
         assert_eq!(s.pending_count("b").unwrap(), 1);
+    }
+
+    #[test]
+    fn delete_log_keeps_messages_waiting_for_offline_users() {
+        let p = temp_db("delete");
+        let mut s = Store::open(&p).unwrap();
+        s.log_message(&msg(Kind::All, "a", "*", "old"), &[]).unwrap();
+        s.log_message(&msg(Kind::Msg, "a", "b", "read"), &["a".into(), "b".into()]).unwrap();
+        let waiting = s.log_message(&msg(Kind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
+        s.add_pending("c", waiting).unwrap();
+        s.commit().unwrap();
+        assert_eq!(s.delete_log().unwrap(), (2, 1));
+        s.commit().unwrap();
+        let texts: Vec<String> = s.pending("c").unwrap().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, ["waiting"]);
+        assert_eq!(s.history(Some("a"), 10).unwrap().len(), 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! (what must last), the password worker, and the formats of `reply.rs`.
 
 mod accounts;
+pub mod admin;
 mod history;
 mod messaging;
 mod session;

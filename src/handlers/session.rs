@@ -45,6 +45,9 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     check_free(ctx, name)?; // again: a password check may have taken a while
     ctx.state.join(ctx.key, name);
     let ts = ctx.state.ts();
+    if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
+        conn.joined_at = Some(ts.clone());
+    }
     // A name that cannot be recorded still joins: live chat keeps working.
     let _ = ctx.store.user_joined(name, &ts);
     let pending = ctx.store.pending(name).unwrap_or_default();
