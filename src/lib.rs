@@ -18,7 +18,7 @@
 //! and admin socket sources), [`auth`] (Argon2id on a worker thread),
 //! [`clock`] (vector clocks), [`flood`] (token bucket), [`names`] (name
 //! rules), [`text`] (text safety), [`signals`] (SIGTERM/SIGINT),
-//! [`systemd`] (sd_notify, LISTEN_FDS). `main.rs` wires them together.
+//! [`systemd`] (sd_notify, LISTEN_FDS), [`os`] (descriptor limit, keepalive). `main.rs` wires them together.
 //! The wire protocol is documented in `docs/protocol.md`.
 
 pub mod auth;
@@ -31,6 +31,7 @@ pub mod flood;
 pub mod framing;
 pub mod handlers;
 pub mod names;
+pub mod os;
 pub mod reply;
 pub mod server;
 pub mod signals;

@@ -92,6 +92,10 @@ pub struct Server {
     exit: bool,
     /// The systemd watchdog: how often, and when next.
     watchdog: Option<(Duration, Instant)>,
+    /// max_clients, lowered to fit the descriptor limit.
+    max_clients: usize,
+    /// Accept hit the descriptor limit: retry when one is freed.
+    accept_paused: bool,
 }
 
 /// A fatal start-up problem: `main` prints it as one line and exits 2.
@@ -141,6 +145,7 @@ impl Server {
         let auth =
             Worker::start(waker.clone()).map_err(|e| StartError(format!("cannot start password worker: {e}")))?;
         let max_sendq = config.max_sendq;
+        let max_clients = fit_max_clients(config.max_clients, &mut warnings);
         Ok(Server {
             config,
             poll,
@@ -163,7 +168,33 @@ impl Server {
             started: Instant::now(),
             exit: false,
             watchdog: None,
+            max_clients,
+            accept_paused: false,
         })
+    }
+}
+
+/// Descriptors kept for the listeners, the store, the console and one
+/// connection to refuse with SERVER_FULL.
+const RESERVED_FDS: u64 = 64;
+
+/// max_clients, lowered if the descriptor limit (raised to its hard limit
+/// first) cannot hold that many connections.
+fn fit_max_clients(wanted: usize, warnings: &mut Vec<String>) -> usize {
+    match crate::os::raise_nofile_limit() {
+        Ok(limit) => {
+            let room = limit.saturating_sub(RESERVED_FDS).max(1) as usize;
+            if room < wanted {
+                warnings.push(format!(
+                    "max_clients lowered from {wanted} to {room}: the descriptor limit is {limit} (raise LimitNOFILE / ulimit -n)"
+                ));
+            }
+            wanted.min(room)
+        }
+        Err(e) => {
+            warnings.push(format!("cannot read the descriptor limit: {e}"));
+            wanted
+        }
     }
 }
 
@@ -177,7 +208,7 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Tcp
             match TcpListener::bind(addr) {
                 Ok(l) => listeners.push(l),
                 // A machine without IPv6 still runs on the default listeners.
-                Err(e) if default_listen && addr.is_ipv6() && no_ipv6(&e) => {
+                Err(e) if default_listen && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
                     warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
                 }
                 Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
@@ -254,6 +285,9 @@ impl Server {
             self.release_throttled();
             self.run_pass();
             self.close_pass();
+            if self.accept_paused {
+                self.retry_accept();
+            }
             self.commit();
             self.flush_pass();
             // Deliveries of stored messages just written out.
@@ -460,7 +494,9 @@ impl Server {
         let join = self.join_deadlines.front().map(|&(when, _, _)| when);
         let flood = self.throttled.peek().map(|Reverse((when, _, _))| *when);
         let watchdog = self.watchdog.map(|(_, next)| next);
-        let next = [join, flood, watchdog].into_iter().flatten().min();
+        // Out of descriptors: look again shortly even if nothing closes.
+        let accept = self.accept_paused.then(|| Instant::now() + Duration::from_millis(100));
+        let next = [join, flood, watchdog, accept].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
@@ -471,9 +507,17 @@ impl Server {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if crate::os::is_resource_exhaustion(&e) => {
+                    // Out of descriptors: leave the rest in the backlog and
+                    // retry once a connection closes (or in a moment), rather
+                    // than spin on the same error.
+                    if !self.accept_paused {
+                        log::warn!("accept paused: {e}");
+                        self.accept_paused = true;
+                    }
+                    return;
+                }
                 Err(e) => {
-                    // Out of descriptors and the like: leave the rest in the
-                    // backlog rather than spin on it.
                     log::warn!("accept failed: {e}");
                     return;
                 }
@@ -482,14 +526,26 @@ impl Server {
         }
     }
 
+    /// Accept was out of descriptors: try every listener again.
+    fn retry_accept(&mut self) {
+        self.accept_paused = false;
+        for i in 0..self.listeners.len() {
+            self.accept(i);
+        }
+    }
+
     fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr) {
-        if self.state.conns.len() >= self.config.max_clients {
+        if self.state.conns.len() >= self.max_clients {
             refuse_full(&mut sock, peer);
             return;
         }
         // Replies are coalesced per pass; Nagle would only add latency.
         if let Err(e) = sock.set_nodelay(true) {
             log::debug!("{peer}: set_nodelay: {e}");
+        }
+        // So a peer that vanished without a FIN is noticed.
+        if let Err(e) = crate::os::set_keepalive(&sock) {
+            log::debug!("{peer}: keepalive: {e}");
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -788,17 +844,6 @@ fn describe(why: &Close) -> String {
         Close::Leave(_) => "left".to_string(),
         other => other.reason(),
     }
-}
-
-/// The error kinds that mean "this machine has no IPv6".
-fn no_ipv6(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc_errno::EAFNOSUPPORT) | Some(libc_errno::EADDRNOTAVAIL))
-}
-
-/// Linux errno values (std does not name them).
-mod libc_errno {
-    pub const EAFNOSUPPORT: i32 = 97;
-    pub const EADDRNOTAVAIL: i32 = 99;
 }
 
 /// Tells a connection over max_clients why it is being closed.
