@@ -32,8 +32,8 @@ pub enum Command {
     Clock { on: Option<bool> },
     /// `LEAVE [reason]`, alias `QUIT`
     Leave { reason: Option<String> },
-    /// `HELP`
-    Help,
+    /// `HELP [command]`
+    Help { topic: Option<String> },
     /// `PING [token]`
     Ping { token: Option<String> },
 }
@@ -97,7 +97,7 @@ pub const TABLE: &[Spec] = &[
     Spec { name: "QUIT", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,
         usage: "QUIT [reason]", help: "same as LEAVE" },
     Spec { name: "HELP", kind: Kind::Help, min: 0, max: 1, text: true, needs_join: false,
-        usage: "HELP", help: "show this list" },
+        usage: "HELP [command]", help: "show this list, or one command" },
     Spec { name: "PING", kind: Kind::Ping, min: 0, max: 1, text: true, needs_join: false,
         usage: "PING [token]", help: "check the server is there; it answers PONG [token]" },
 ];
@@ -112,8 +112,12 @@ fn is_space(c: char) -> bool {
 }
 
 /// Parses one line for a connection that has (`joined`) or has not joined.
+///
+/// Control characters and bidi marks (protocol section 5) are removed from
+/// the whole line first, so none reaches a command word, a name or a text.
 pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
-    let line = line.trim_start_matches(is_space);
+    let clean = crate::text::sanitize(line);
+    let line = clean.trim_start_matches(is_space);
     let (word, rest) = split_word(line);
     let Some(spec) = lookup(word) else {
         return Err(unknown(word, joined));
@@ -121,8 +125,36 @@ pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
     if spec.needs_join && !joined {
         return Err(Error::new(Code::NotJoined, "join first: JOIN <name>"));
     }
+    let glued;
+    let rest = if spec.kind == Kind::Mcast {
+        glued = glue_list(rest);
+        glued.as_str()
+    } else {
+        rest
+    };
     let args = split_args(rest, spec).ok_or_else(|| syntax(spec))?;
-    build(spec, args).ok_or_else(|| syntax(spec))
+    build(spec, args)
+}
+
+/// `alice, bob hi` -> `alice,bob hi`: people type a space after a comma.
+/// Words are joined while the list ends with, or the next word starts with,
+/// a comma.
+fn glue_list(rest: &str) -> String {
+    let (first, mut tail) = split_word(rest);
+    let mut list = first.to_string();
+    loop {
+        let (next, after) = split_word(tail);
+        if next.is_empty() || !(list.ends_with(',') || next.starts_with(',')) {
+            break;
+        }
+        list.push_str(next);
+        tail = after;
+    }
+    if tail.is_empty() {
+        list
+    } else {
+        format!("{list} {tail}")
+    }
 }
 
 /// `ERR SYNTAX usage: ...` for a command.
@@ -173,18 +205,19 @@ fn owned(s: Option<&&str>) -> Option<String> {
     s.map(|s| s.to_string())
 }
 
-fn build(spec: &Spec, args: Vec<&str>) -> Option<Command> {
-    Some(match spec.kind {
+fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
+    let bad = || syntax(spec);
+    Ok(match spec.kind {
         Kind::Join => Command::Join { name: args[0].to_string(), password: owned(args.get(1)) },
         Kind::Msg => Command::Msg { to: args[0].to_string(), text: args[1].to_string() },
-        Kind::Mcast => Command::Mcast { to: recipients(args[0])?, text: args[1].to_string() },
+        Kind::Mcast => Command::Mcast { to: recipients(args[0], spec)?, text: args[1].to_string() },
         Kind::All => Command::All { text: args[0].to_string() },
         Kind::Who => Command::Who,
-        Kind::History => Command::History { n: optional(args.first(), count)? },
+        Kind::History => Command::History { n: optional(args.first(), count).ok_or_else(bad)? },
         Kind::Register => Command::Register { password: args[0].to_string() },
-        Kind::Clock => Command::Clock { on: optional(args.first(), switch)? },
+        Kind::Clock => Command::Clock { on: optional(args.first(), switch).ok_or_else(bad)? },
         Kind::Leave => Command::Leave { reason: owned(args.first()) },
-        Kind::Help => Command::Help,
+        Kind::Help => Command::Help { topic: owned(args.first()) },
         Kind::Ping => Command::Ping { token: owned(args.first()) },
     })
 }
@@ -214,15 +247,24 @@ fn switch(s: &str) -> Option<bool> {
 }
 
 /// The MCAST list: comma-separated, empty items skipped, duplicates removed
-/// case-insensitively (first spelling kept); `None` if empty or too long.
-fn recipients(list: &str) -> Option<Vec<String>> {
+/// case-insensitively (first spelling kept); at most MAX_MCAST names.
+fn recipients(list: &str, spec: &Spec) -> Result<Vec<String>, Error> {
     let mut out: Vec<String> = Vec::new();
     for name in list.split(',').filter(|n| !n.is_empty()) {
         if !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
             out.push(name.to_string());
         }
     }
-    (!out.is_empty() && out.len() <= MAX_MCAST).then_some(out)
+    if out.is_empty() {
+        return Err(syntax(spec));
+    }
+    if out.len() > MAX_MCAST {
+        return Err(Error::new(
+            Code::Syntax,
+            format!("at most {MAX_MCAST} names (got {}); usage: {}", out.len(), spec.usage),
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -275,15 +317,31 @@ mod tests {
     #[test]
     fn mcast_list_is_deduplicated_case_insensitively() {
         assert_eq!(
-            ok("MCAST bob,Carol,BOB,,dave, hi"),
+            ok("MCAST bob,Carol,BOB,,dave hi"),
             Command::Mcast { to: vec!["bob".into(), "Carol".into(), "dave".into()], text: "hi".into() }
         );
     }
 
     #[test]
+    fn mcast_list_may_have_spaces_after_commas() {
+        let want = Command::Mcast { to: vec!["alice".into(), "gina".into(), "bob".into()], text: "hi  both".into() };
+        assert_eq!(ok("MCAST alice, gina ,bob hi  both"), want);
+        assert_eq!(ok("MCAST alice,gina,bob hi  both"), want);
+        assert_eq!(err("MCAST alice,", true), Code::Syntax);
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_parser() {
+        assert_eq!(ok("LEAVE\0"), Command::Leave { reason: None });
+        assert_eq!(ok("ALL \u{7}  hi"), Command::All { text: "hi".into() });
+        assert_eq!(ok("MSG bob\u{1b} hi"), Command::Msg { to: "bob".into(), text: "hi".into() });
+    }
+
+    #[test]
     fn mcast_allows_at_most_32_names() {
         let names: Vec<String> = (0..33).map(|i| format!("u{i}")).collect();
-        assert_eq!(err(&format!("MCAST {} hi", names.join(",")), true), Code::Syntax);
+        let e = parse(&format!("MCAST {} hi", names.join(",")), true).unwrap_err();
+        assert_eq!((e.code, e.text.starts_with("at most 32 names (got 33)")), (Code::Syntax, true), "{}", e.text);
         assert!(parse(&format!("MCAST {} hi", names[..32].join(",")), true).is_ok());
         assert_eq!(err("MCAST ,,, hi", true), Code::Syntax);
     }
@@ -294,7 +352,8 @@ mod tests {
         assert_eq!(err("WHO", false), Code::NotJoined);
         assert_eq!(err("ALL", false), Code::NotJoined);
         assert!(parse("PING", false).is_ok());
-        assert!(parse("HELP", false).is_ok());
+        assert_eq!(parse("HELP", false), Ok(Command::Help { topic: None }));
+        assert_eq!(parse("help msg", false), Ok(Command::Help { topic: Some("msg".into()) }));
         assert!(parse("QUIT", false).is_ok());
     }
 

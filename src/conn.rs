@@ -20,8 +20,11 @@ pub const WRITE_CAP: usize = 64 * 1024;
 pub enum Close {
     /// LEAVE/QUIT, with the user's reason.
     Leave(Option<String>),
-    /// The peer closed, or the socket failed.
+    /// The peer closed its side (end of file): replies to its last lines
+    /// are still sent, as a half-closed `nc -N` expects.
     Closed,
+    /// The socket failed: nothing more can be sent.
+    Error,
     /// Unsent output passed max_sendq.
     SendqExceeded,
     /// Never joined within join_timeout.
@@ -48,7 +51,7 @@ impl Close {
             Close::Kicked(_) => "kicked",
             Close::Shutdown => "server shutdown",
             Close::Leave(r) => r.as_deref().unwrap_or(""),
-            Close::Closed => "connection closed",
+            Close::Closed | Close::Error => "connection closed",
             Close::SendqExceeded => "sendq exceeded",
             Close::Timeout => "join timeout",
             Close::AuthFailures => "too many failed passwords",
@@ -57,7 +60,7 @@ impl Close {
 
     /// Whether queued output should still be sent before closing.
     pub fn flush_first(&self) -> bool {
-        !matches!(self, Close::SendqExceeded | Close::Closed)
+        !matches!(self, Close::SendqExceeded | Close::Error)
     }
 }
 
@@ -106,6 +109,8 @@ pub struct Conn {
     pub joined_at: Option<String>,
     /// Set when the connection is to be closed after this event batch.
     pub closing: Option<Close>,
+    /// A closing connection still writing its last output gives up then.
+    pub drain_deadline: Option<Instant>,
     /// Bytes read from the socket not yet decoded; `inpos` is how far.
     pub inbuf: Vec<u8>,
     pub inpos: usize,
@@ -152,6 +157,7 @@ impl Conn {
             name: None,
             joined_at: None,
             closing: None,
+            drain_deadline: None,
             inbuf: Vec::new(),
             inpos: 0,
             decoder: Decoder::new(max_line),

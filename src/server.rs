@@ -60,6 +60,8 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX);
 /// How long EXIT and SIGTERM wait for output to reach the users.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+/// How long a closing connection may take to receive its last replies.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// A running server.
 pub struct Server {
@@ -96,6 +98,8 @@ pub struct Server {
     max_clients: usize,
     /// Accept hit the descriptor limit: retry when one is freed.
     accept_paused: bool,
+    /// Closing connections whose last output is still being written.
+    draining: Vec<usize>,
 }
 
 /// A fatal start-up problem: `main` prints it as one line and exits 2.
@@ -170,6 +174,7 @@ impl Server {
             watchdog: None,
             max_clients,
             accept_paused: false,
+            draining: Vec::new(),
         })
     }
 }
@@ -494,9 +499,10 @@ impl Server {
         let join = self.join_deadlines.front().map(|&(when, _, _)| when);
         let flood = self.throttled.peek().map(|Reverse((when, _, _))| *when);
         let watchdog = self.watchdog.map(|(_, next)| next);
-        // Out of descriptors: look again shortly even if nothing closes.
-        let accept = self.accept_paused.then(|| Instant::now() + Duration::from_millis(100));
-        let next = [join, flood, watchdog, accept].into_iter().flatten().min();
+        // Out of descriptors, or connections draining: look again shortly.
+        let soon =
+            (self.accept_paused || !self.draining.is_empty()).then(|| Instant::now() + Duration::from_millis(50));
+        let next = [join, flood, watchdog, soon].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
@@ -654,7 +660,7 @@ impl Server {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         log::info!("{}: read error: {e}", conn.label());
-                        self.state.close(key, Close::Closed);
+                        self.state.close(key, Close::Error);
                         return false;
                     }
                 }
@@ -801,7 +807,7 @@ impl Server {
                 }
                 Err(e) => {
                     log::info!("{}: write error: {e}", conn.label());
-                    self.state.close(key, Close::Closed);
+                    self.state.close(key, Close::Error);
                     continue;
                 }
             };
@@ -817,24 +823,34 @@ impl Server {
 
     /// Removes connections marked closing and announces their LEFT.
     fn close_pass(&mut self) {
-        while let Some(key) = self.state.to_close.pop() {
+        let now = Instant::now();
+        let mut keys = std::mem::take(&mut self.state.to_close);
+        keys.append(&mut self.draining);
+        for key in keys {
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
-            let why = conn.closing.clone().unwrap_or(Close::Closed);
+            let why = conn.closing.clone().unwrap_or(Close::Error);
             if why.flush_first() && conn.unsent() > 0 {
-                // One last non-blocking try, so OK LEAVE or ERR TIMEOUT arrives.
+                // So OK LEAVE, ERR TIMEOUT or the replies to a half-closed
+                // client's last lines arrive.
                 let _ = conn.flush(WRITE_CAP);
             }
+            let deadline = *conn.drain_deadline.get_or_insert(now + DRAIN_TIME);
+            let done = !why.flush_first() || conn.unsent() == 0 || now >= deadline;
             let label = conn.label();
-            let name = self.state.part(key);
-            let mut conn = self.state.conns.remove(key);
-            let _ = self.poll.registry().deregister(&mut conn.sock);
-            let _ = conn.sock.shutdown(std::net::Shutdown::Both);
-            log::info!("{label}: closed ({})", describe(&why));
-            if let Some(name) = name {
+            if let Some(name) = self.state.part(key) {
+                log::info!("{label}: left ({})", describe(&why));
                 let ts = self.state.ts();
                 let _ = self.store.user_left(&name, &ts);
                 self.state.broadcast(None, &reply::left(&ts, &name, &why.reason()));
             }
+            if !done {
+                self.draining.push(key); // output still going out: look again next pass
+                continue;
+            }
+            let mut conn = self.state.conns.remove(key);
+            let _ = self.poll.registry().deregister(&mut conn.sock);
+            let _ = conn.sock.shutdown(std::net::Shutdown::Both);
+            log::info!("{label}: closed ({})", describe(&why));
         }
     }
 }

@@ -90,7 +90,7 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
         Command::Join { name, password } => session::join(ctx, &name, password),
         Command::Leave { reason } => session::leave(ctx, reason.as_deref()),
         Command::Who => session::who(ctx),
-        Command::Help => session::help(ctx),
+        Command::Help { topic } => session::help(ctx, topic.as_deref()),
         Command::Ping { token } => session::ping(ctx, token.as_deref()),
         Command::Msg { to, text } => messaging::msg(ctx, &to, &text),
         Command::Mcast { to, text } => messaging::mcast(ctx, &to, &text),

@@ -89,8 +89,20 @@ pub fn who(ctx: &mut Ctx) -> Result<(), Error> {
     Ok(())
 }
 
-/// `HELP` -> one `HELP` line per command, then `OK HELP`.
-pub fn help(ctx: &mut Ctx) -> Result<(), Error> {
+/// `HELP [command]` -> one `HELP` line per command (or just the one asked
+/// about), then `OK HELP`.
+pub fn help(ctx: &mut Ctx, topic: Option<&str>) -> Result<(), Error> {
+    if let Some(topic) = topic {
+        let Some(spec) = crate::command::lookup(topic) else {
+            return Err(Error::new(Code::Syntax, format!("{topic} is not a command; HELP lists them all")));
+        };
+        ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));
+        if spec.needs_join {
+            ctx.reply(&reply::help_line("(works after JOIN)"));
+        }
+        ctx.reply(&reply::ok("HELP", ""));
+        return Ok(());
+    }
     let joined = ctx.state.name_of(ctx.key).is_some();
     for spec in TABLE {
         ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));

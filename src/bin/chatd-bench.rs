@@ -1,0 +1,596 @@
+//! chatd-bench: a load generator for chatd (and, for comparison, IRC servers).
+//!
+//! One mio thread drives every simulated client, so the generator is not the
+//! bottleneck. Each message carries its sender, a sequence number and the
+//! send time, so receivers measure one-way latency and detect loss,
+//! duplicates and reordering. Every run prints one summary line.
+//!
+//! Workloads (see `-h`):
+//! - `broadcast` (W1): N clients each send M broadcasts with at most K in flight;
+//! - `latency` (W2): N clients, S of them send R messages/s for T seconds;
+//! - `idle` (W3): N joined clients sit idle; server RSS per connection;
+//! - `joinstorm`: N clients join at once, every join announced to all.
+//!
+//! Network use is loopback only by design: `--addr` must be a loopback address.
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Connections being set up at once (more would overflow the listen backlog).
+const CONNECT_BATCH: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    Chatd,
+    Irc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    Broadcast,
+    Latency,
+    Idle,
+    JoinStorm,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    addr: SocketAddr,
+    proto: Proto,
+    workload: Workload,
+    clients: usize,
+    messages: usize,
+    size: usize,
+    window: usize,
+    senders: usize,
+    rate: u32,
+    seconds: f64,
+    pid: Option<u32>,
+    timeout: Duration,
+}
+
+fn usage() -> String {
+    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm\n\n\
+        Load generator for chatd (or an IRC server with --irc). Loopback only.";
+    options().usage(brief)
+}
+
+fn options() -> getopts::Options {
+    let mut o = getopts::Options::new();
+    o.optopt("a", "addr", "server address (loopback), default 127.0.0.1:5000", "ADDR");
+    o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench, PRIVMSG #bench) instead of chatd");
+    o.optopt("c", "clients", "connections (default 100)", "N");
+    o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
+    o.optopt("s", "size", "message text size in bytes (default 64)", "BYTES");
+    o.optopt("w", "window", "broadcast: messages in flight per sender (default 8)", "N");
+    o.optopt("", "senders", "latency: how many clients send (default 20)", "N");
+    o.optopt("", "rate", "latency: messages per second per sender (default 50)", "N");
+    o.optopt("", "seconds", "latency: how long to send; idle: how long to hold (default 10)", "SECS");
+    o.optopt("", "pid", "server process id, to read its memory (idle, joinstorm)", "PID");
+    o.optopt("t", "timeout", "give up after this many seconds (default 300)", "SECS");
+    o.optflag("h", "help", "print this help");
+    o
+}
+
+fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
+    let m = options().parse(args).map_err(|e| e.to_string())?;
+    if m.opt_present("h") {
+        return Ok(None);
+    }
+    fn num<T: std::str::FromStr>(m: &getopts::Matches, name: &str, default: T) -> Result<T, String> {
+        match m.opt_str(name) {
+            Some(v) => v.parse().map_err(|_| format!("--{name}: not a number: {v}")),
+            None => Ok(default),
+        }
+    }
+    let addr: SocketAddr =
+        m.opt_str("addr").unwrap_or_else(|| "127.0.0.1:5000".into()).parse().map_err(|e| format!("--addr: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err("--addr must be a loopback address (127.0.0.0/8 or ::1)".into());
+    }
+    let workload = match m.free.first().map(String::as_str) {
+        Some("broadcast") => Workload::Broadcast,
+        Some("latency") => Workload::Latency,
+        Some("idle") => Workload::Idle,
+        Some("joinstorm") => Workload::JoinStorm,
+        Some(other) => return Err(format!("unknown workload {other}")),
+        None => return Err("name a workload: broadcast, latency, idle or joinstorm".into()),
+    };
+    let opts = Options {
+        addr,
+        proto: if m.opt_present("irc") { Proto::Irc } else { Proto::Chatd },
+        workload,
+        clients: num(&m, "clients", 100)?,
+        messages: num(&m, "messages", 200)?,
+        size: num(&m, "size", 64)?,
+        window: num(&m, "window", 8)?,
+        senders: num(&m, "senders", 20)?,
+        rate: num(&m, "rate", 50)?,
+        seconds: num(&m, "seconds", 10.0)?,
+        pid: m.opt_str("pid").map(|p| p.parse()).transpose().map_err(|_| "--pid: not a number".to_string())?,
+        timeout: Duration::from_secs_f64(num(&m, "timeout", 300.0)?),
+    };
+    if opts.clients == 0 || opts.clients > 60_000 {
+        return Err("--clients must be 1..60000".into());
+    }
+    if opts.window == 0 || opts.size < 40 || opts.size > 900 {
+        return Err("--window must be at least 1 and --size 40..900".into());
+    }
+    Ok(Some(opts))
+}
+
+/// One simulated client.
+struct Client {
+    sock: TcpStream,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    want_write: bool,
+    joined: bool,
+    closed: bool,
+    /// Messages sent, and acknowledged (OK ALL / PONG).
+    sent: usize,
+    acked: usize,
+    /// Last sequence number seen from each sender (index = sender).
+    last_seq: Vec<i64>,
+    /// JOINED events seen (join storm).
+    joins_seen: usize,
+    /// Next send time (latency workload).
+    next_send: Instant,
+}
+
+/// Counters of a run.
+#[derive(Default)]
+struct Tally {
+    deliveries: u64,
+    duplicates: u64,
+    reordered: u64,
+    latencies_us: Vec<u32>,
+    joins_seen: u64,
+    errors: u64,
+}
+
+struct Bench {
+    opts: Options,
+    poll: Poll,
+    clients: Vec<Client>,
+    tally: Tally,
+    epoch: Instant,
+    padding: String,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("chatd-bench: {e} (try chatd-bench -h)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(opts) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("chatd-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: Options) -> io::Result<String> {
+    let mut bench = Bench {
+        padding: "x".repeat(opts.size),
+        opts,
+        poll: Poll::new()?,
+        clients: Vec::new(),
+        tally: Tally::default(),
+        epoch: Instant::now(),
+    };
+    let rss_before = bench.opts.pid.and_then(rss_kib);
+    let start = Instant::now();
+    bench.connect_and_join()?;
+    let joined_at = start.elapsed();
+    let o = bench.opts.clone();
+    let line = match o.workload {
+        Workload::JoinStorm => {
+            if o.proto == Proto::Chatd {
+                // Every client sees a JOINED for each client that joined after it.
+                let expected = (o.clients * (o.clients - 1) / 2) as u64;
+                bench.pump_until(|b| b.tally.joins_seen >= expected)?;
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let rss = bench.opts.pid.and_then(rss_kib);
+            format!(
+                "joinstorm clients={} secs={:.2} joined_secs={:.2} announcements={} server_rss_mib={} errors={}",
+                o.clients,
+                secs,
+                joined_at.as_secs_f64(),
+                bench.tally.joins_seen,
+                rss.map(|r| format!("{:.1}", r as f64 / 1024.0)).unwrap_or_else(|| "-".into()),
+                bench.tally.errors
+            )
+        }
+        Workload::Idle => {
+            bench.pump_for(Duration::from_secs_f64(o.seconds.min(5.0)))?;
+            let rss_after = bench.opts.pid.and_then(rss_kib);
+            let per_conn = match (rss_before, rss_after) {
+                (Some(a), Some(b)) => format!("{:.2}", (b.saturating_sub(a)) as f64 / o.clients as f64),
+                _ => "-".into(),
+            };
+            format!(
+                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn}",
+                o.clients,
+                bench.clients.iter().filter(|c| c.joined).count(),
+                rss_before.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                rss_after.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            )
+        }
+        Workload::Broadcast => bench.broadcast()?,
+        Workload::Latency => bench.latency()?,
+    };
+    Ok(line)
+}
+
+/// The resident memory of a process, from /proc.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
+}
+
+impl Bench {
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    /// Connects every client (a batch at a time) and joins it.
+    fn connect_and_join(&mut self) -> io::Result<()> {
+        let n = self.opts.clients;
+        let senders = match self.opts.workload {
+            Workload::Broadcast => n,
+            Workload::Latency => self.opts.senders.min(n),
+            _ => 0,
+        };
+        let deadline = Instant::now() + self.opts.timeout;
+        while self.clients.len() < n {
+            let batch_end = (self.clients.len() + CONNECT_BATCH).min(n);
+            for i in self.clients.len()..batch_end {
+                let mut sock = TcpStream::connect(self.opts.addr)?;
+                self.poll.registry().register(&mut sock, Token(i), Interest::READABLE | Interest::WRITABLE)?;
+                let name = format!("b{i}");
+                let mut c = Client {
+                    sock,
+                    inbuf: Vec::new(),
+                    out: Vec::new(),
+                    want_write: true,
+                    joined: false,
+                    closed: false,
+                    sent: 0,
+                    acked: 0,
+                    last_seq: vec![-1; senders],
+                    joins_seen: 0,
+                    next_send: Instant::now(),
+                };
+                match self.opts.proto {
+                    Proto::Chatd => c.out.extend_from_slice(format!("JOIN {name}\r\n").as_bytes()),
+                    Proto::Irc => {
+                        c.out.extend_from_slice(format!("NICK {name}\r\nUSER {name} 0 * :{name}\r\n").as_bytes())
+                    }
+                }
+                self.clients.push(c);
+            }
+            let upto = self.clients.len();
+            self.pump_until(|b| b.clients[..upto].iter().all(|c| c.joined || c.closed))?;
+            if Instant::now() > deadline {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "joining took too long"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the event loop until `done` holds (or the timeout).
+    fn pump_until(&mut self, done: impl Fn(&Bench) -> bool) -> io::Result<()> {
+        let deadline = Instant::now() + self.opts.timeout;
+        let mut events = Events::with_capacity(4096);
+        while !done(self) {
+            if Instant::now() > deadline {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the server"));
+            }
+            self.poll.poll(&mut events, Some(Duration::from_millis(5)))?;
+            for e in events.iter() {
+                self.service(e.token().0, e.is_readable(), e.is_writable())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pump_for(&mut self, d: Duration) -> io::Result<()> {
+        let until = Instant::now() + d;
+        self.pump_until(|_| Instant::now() >= until)
+    }
+
+    fn service(&mut self, i: usize, readable: bool, writable: bool) -> io::Result<()> {
+        if readable {
+            self.read(i);
+        }
+        if writable || !self.clients[i].out.is_empty() {
+            self.flush(i)?;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, i: usize) {
+        let mut chunk = [0u8; 65536];
+        loop {
+            let c = &mut self.clients[i];
+            match c.sock.read(&mut chunk) {
+                Ok(0) => {
+                    c.closed = true;
+                    break;
+                }
+                Ok(n) => c.inbuf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    c.closed = true;
+                    break;
+                }
+            }
+        }
+        let buf = std::mem::take(&mut self.clients[i].inbuf);
+        let mut start = 0;
+        while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
+            let line = &buf[start..start + pos];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.on_line(i, line);
+            start += pos + 1;
+        }
+        self.clients[i].inbuf = buf[start..].to_vec();
+    }
+
+    fn flush(&mut self, i: usize) -> io::Result<()> {
+        let c = &mut self.clients[i];
+        while !c.out.is_empty() {
+            match c.sock.write(&c.out) {
+                Ok(n) => {
+                    c.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => break, // still connecting
+                Err(_) => {
+                    c.closed = true;
+                    c.out.clear();
+                }
+            }
+        }
+        let want = !c.out.is_empty();
+        if want != c.want_write {
+            let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            self.poll.registry().reregister(&mut c.sock, Token(i), interest)?;
+            c.want_write = want;
+        }
+        Ok(())
+    }
+
+    /// One server line for client `i`.
+    fn on_line(&mut self, i: usize, line: &[u8]) {
+        let Ok(line) = std::str::from_utf8(line) else { return };
+        match self.opts.proto {
+            Proto::Chatd => self.on_chatd_line(i, line),
+            Proto::Irc => self.on_irc_line(i, line),
+        }
+    }
+
+    fn on_chatd_line(&mut self, i: usize, line: &str) {
+        let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match kind {
+            "OK" if rest.starts_with("JOIN ") => self.clients[i].joined = true,
+            "OK" if rest.starts_with("ALL ") => self.clients[i].acked += 1,
+            "JOINED" => {
+                self.clients[i].joins_seen += 1;
+                self.tally.joins_seen += 1;
+            }
+            // ALL <ts> <from> <text>
+            "ALL" => {
+                let text = rest.splitn(3, ' ').nth(2).unwrap_or("");
+                self.on_payload(i, text);
+            }
+            "ERR" => self.tally.errors += 1,
+            _ => {}
+        }
+    }
+
+    fn on_irc_line(&mut self, i: usize, line: &str) {
+        let mut words = line.split(' ');
+        let first = words.next().unwrap_or("");
+        if first == "PING" {
+            let token = line.strip_prefix("PING ").unwrap_or(":x");
+            self.clients[i].out.extend_from_slice(format!("PONG {token}\r\n").as_bytes());
+            return;
+        }
+        let command = words.next().unwrap_or("");
+        match command {
+            // End of MOTD (or no MOTD): registered; join the channel.
+            "376" | "422" => {
+                self.clients[i].out.extend_from_slice(b"JOIN #bench\r\n");
+            }
+            "366" => self.clients[i].joined = true, // end of NAMES: in the channel
+            "JOIN" => {
+                self.clients[i].joins_seen += 1;
+                self.tally.joins_seen += 1;
+            }
+            "PONG" => self.clients[i].acked += 1,
+            "PRIVMSG" => {
+                if let Some((_, text)) = line.split_once(" :") {
+                    self.on_payload(i, text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A message text: `<sender> <seq> <send-time-us> <padding>`.
+    fn on_payload(&mut self, i: usize, text: &str) {
+        let mut f = text.split(' ');
+        let (Some(s), Some(q), Some(t)) = (f.next(), f.next(), f.next()) else { return };
+        let (Ok(sender), Ok(seq), Ok(sent_us)) = (s.parse::<usize>(), q.parse::<i64>(), t.parse::<u64>()) else {
+            return;
+        };
+        let now = self.now_us();
+        self.tally.deliveries += 1;
+        if self.opts.workload == Workload::Latency {
+            self.tally.latencies_us.push(now.saturating_sub(sent_us).min(u64::from(u32::MAX)) as u32);
+        }
+        let c = &mut self.clients[i];
+        let Some(last) = c.last_seq.get_mut(sender) else { return };
+        if seq <= *last {
+            self.tally.duplicates += 1;
+        } else if seq != *last + 1 {
+            self.tally.reordered += 1;
+        }
+        *last = (*last).max(seq);
+    }
+
+    fn send_payload(&mut self, i: usize) {
+        let now = self.now_us();
+        let c = &mut self.clients[i];
+        let seq = c.sent;
+        let head = format!("{i} {seq} {now} ");
+        let pad = &self.padding[..self.opts.size.saturating_sub(head.len())];
+        match self.opts.proto {
+            Proto::Chatd => {
+                c.out.extend_from_slice(format!("ALL {head}{pad}\r\n").as_bytes());
+            }
+            Proto::Irc => {
+                c.out.extend_from_slice(format!("PRIVMSG #bench :{head}{pad}\r\nPING :a{seq}\r\n").as_bytes());
+            }
+        }
+        c.sent += 1;
+    }
+
+    /// W1: every client sends `messages` broadcasts, `window` in flight.
+    fn broadcast(&mut self) -> io::Result<String> {
+        let (n, m, w) = (self.clients.len(), self.opts.messages, self.opts.window);
+        let expected = (n * (n - 1) * m) as u64;
+        let start = Instant::now();
+        let deadline = start + self.opts.timeout;
+        let mut events = Events::with_capacity(4096);
+        while self.tally.deliveries < expected {
+            if Instant::now() > deadline {
+                break;
+            }
+            for i in 0..n {
+                let c = &self.clients[i];
+                if c.closed {
+                    continue;
+                }
+                let room = w.saturating_sub(c.sent - c.acked).min(m - c.sent);
+                for _ in 0..room {
+                    self.send_payload(i);
+                }
+                if room > 0 {
+                    self.flush(i)?;
+                }
+            }
+            self.poll.poll(&mut events, Some(Duration::from_millis(5)))?;
+            for e in events.iter() {
+                self.service(e.token().0, e.is_readable(), e.is_writable())?;
+            }
+            if self.clients.iter().all(|c| c.closed) {
+                break;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let lost = expected.saturating_sub(self.tally.deliveries - self.tally.duplicates);
+        Ok(format!(
+            "broadcast clients={n} messages={m} size={} window={w} deliveries={} secs={secs:.2} deliveries_per_s={:.0} lost={lost} dup={} reordered={} errors={}",
+            self.opts.size,
+            self.tally.deliveries,
+            self.tally.deliveries as f64 / secs,
+            self.tally.duplicates,
+            self.tally.reordered,
+            self.tally.errors
+        ))
+    }
+
+    /// W2: `senders` clients each send `rate` broadcasts per second for
+    /// `seconds`; every delivery's one-way latency is recorded.
+    fn latency(&mut self) -> io::Result<String> {
+        let n = self.clients.len();
+        let senders = self.opts.senders.min(n);
+        let interval = Duration::from_secs_f64(1.0 / f64::from(self.opts.rate.max(1)));
+        let start = Instant::now();
+        let stop_sending = start + Duration::from_secs_f64(self.opts.seconds);
+        for (k, c) in self.clients.iter_mut().take(senders).enumerate() {
+            // Spread the senders over one interval.
+            c.next_send = start + interval.mul_f64(k as f64 / senders as f64);
+        }
+        let mut events = Events::with_capacity(4096);
+        loop {
+            let now = Instant::now();
+            if now >= stop_sending {
+                break;
+            }
+            for i in 0..senders {
+                if self.clients[i].closed {
+                    continue;
+                }
+                while self.clients[i].next_send <= now {
+                    self.send_payload(i);
+                    self.clients[i].next_send += interval;
+                }
+                if !self.clients[i].out.is_empty() {
+                    self.flush(i)?;
+                }
+            }
+            let next = self.clients[..senders].iter().map(|c| c.next_send).min().unwrap_or(stop_sending);
+            let wait = next.saturating_duration_since(Instant::now()).min(Duration::from_millis(5));
+            self.poll.poll(&mut events, Some(wait))?;
+            for e in events.iter() {
+                self.service(e.token().0, e.is_readable(), e.is_writable())?;
+            }
+        }
+        let sent: u64 = self.clients[..senders].iter().map(|c| c.sent as u64).sum();
+        let expected = sent * (n as u64 - 1);
+        let _ = self.pump_until_or(|b| b.tally.deliveries >= expected, Duration::from_secs(10));
+        let mut l = std::mem::take(&mut self.tally.latencies_us);
+        l.sort_unstable();
+        let lost = expected.saturating_sub(self.tally.deliveries - self.tally.duplicates);
+        Ok(format!(
+            "latency clients={n} senders={senders} rate={} secs={} sent={sent} deliveries={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} lost={lost} dup={} reordered={} errors={}",
+            self.opts.rate,
+            self.opts.seconds,
+            self.tally.deliveries,
+            percentile(&l, 0.50),
+            percentile(&l, 0.99),
+            percentile(&l, 1.0),
+            self.tally.duplicates,
+            self.tally.reordered,
+            self.tally.errors
+        ))
+    }
+
+    fn pump_until_or(&mut self, done: impl Fn(&Bench) -> bool, limit: Duration) -> io::Result<()> {
+        let until = Instant::now() + limit;
+        self.pump_until(|b| done(b) || Instant::now() >= until)
+    }
+}
