@@ -146,7 +146,7 @@ fn the_limit_counts_names_after_de_duplication() {
 #[test]
 fn an_empty_list_is_a_syntax_error() {
     let s = Server::start();
-    let (mut alice, ..) = four(&s);
+    let (mut alice, _bob, _carol, _dave) = four(&s);
     assert_eq!(alice.ask("MCAST ,,, hi"), "ERR SYNTAX usage: MCAST <name,name,...> <text>");
 }
 
