@@ -188,3 +188,28 @@ fn repeated_listen_flags_open_every_listener() {
     assert_eq!(b.ask("JOIN bob"), "OK JOIN bob pending=0");
     assert_eq!(a.event(), "JOINED <ts> bob");
 }
+
+#[test]
+fn long_flag_names_work() {
+    let dir = TempDir::new();
+    let db = dir.path("long.db").display().to_string();
+    let conf = dir.path("long.toml");
+    std::fs::write(&conf, "max_line = 16\n").expect("write");
+    let conf = conf.display().to_string();
+    let s = Server::start_in(dir, &["--listen", "127.0.0.1:0", "--db", &db, "--config", &conf], "");
+    let mut c = s.connect();
+    c.send("PING 0123456789abcdef");
+    assert_err(&c.line(), "LINE_TOO_LONG");
+}
+
+#[test]
+fn an_ipv6_listener_works_where_the_machine_has_ipv6() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let s = Server::start_with(&["-l", "[::1]:0"], "");
+    assert!(s.addr.is_ipv6(), "{}", s.addr);
+    let mut c = s.connect();
+    assert_eq!(c.ask("JOIN six"), "OK JOIN six pending=0");
+}

@@ -144,3 +144,15 @@ fn every_server_line_ends_with_crlf() {
     assert_err(&c.ask("WHO"), "NOT_JOINED");
     assert_err(&c.ask("bogus"), "UNKNOWN_COMMAND");
 }
+
+#[test]
+fn a_lone_cr_also_ends_a_line() {
+    // Not in the contract's list, but what the server does (framing.rs) and
+    // what a client in raw mode sending only CR expects.
+    let s = Server::start();
+    let mut c = s.connect();
+    c.send_raw(b"PING a\rPING b\r");
+    assert_eq!(c.line(), "PONG a");
+    assert_eq!(c.line(), "PONG b");
+    c.assert_nothing_pending("end");
+}
