@@ -285,3 +285,152 @@ pub fn fields(line: &str, n: usize) -> Vec<String> {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+// ---------------------------------------------------------------------------
+// Additions for the protocol tests (issue 3).
+// ---------------------------------------------------------------------------
+
+/// A TOML config that turns flood control off, for tests that send many
+/// lines quickly; `extra` is appended (more keys, one per line).
+pub fn no_flood(extra: &str) -> String {
+    format!("flood_rate = 0\n{extra}")
+}
+
+impl Server {
+    /// Starts chatd with default flags and this TOML config.
+    pub fn start_conf(toml: &str) -> Server {
+        Server::start_with(&[], toml)
+    }
+
+    /// Joins `name` and has every client in `others` read its `JOINED` line,
+    /// so later assertions on those clients start from a clean slate.
+    pub fn join_seen_by(&self, name: &str, others: &mut [&mut Client]) -> Client {
+        let c = self.join(name);
+        for o in others.iter_mut() {
+            assert_eq!(o.event(), format!("JOINED <ts> {name}"));
+        }
+        c
+    }
+}
+
+impl Client {
+    /// The next line with its `<ts>` field (the second word of an event)
+    /// checked by [`assert_ts`] and replaced by the literal `<ts>`, so a test
+    /// can compare whole event lines: `MSG <ts> alice hi`.
+    pub fn event(&mut self) -> String {
+        mask_ts(&self.line())
+    }
+
+    /// Sends `PING <token>` and reads up to its `PONG <token>`; returns the
+    /// lines before it. A barrier: everything the server had queued for this
+    /// client before the PING has arrived once this returns.
+    pub fn sync(&mut self, token: &str) -> Vec<String> {
+        self.send(&format!("PING {token}"));
+        let (before, _) = self.until(&format!("PONG {token}"));
+        before
+    }
+
+    /// Asserts that the next line is `PONG <token>` after sending PING:
+    /// nothing else was waiting for this client.
+    pub fn assert_nothing_pending(&mut self, token: &str) {
+        assert_eq!(self.ask(&format!("PING {token}")), format!("PONG {token}"));
+    }
+
+    /// Reads raw bytes until the bytes read so far (from the start of this
+    /// call's buffer) contain `needle`; returns everything up to and
+    /// including it. For telnet answers, which are not lines.
+    pub fn raw_until(&mut self, needle: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(i) = self.buf.windows(needle.len()).position(|w| w == needle) {
+                return self.buf.drain(..i + needle.len()).collect();
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} within {WAIT:?}; buffered: {:?}", self.buf);
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!("connection closed before {needle:?}; buffered: {:?}", self.buf),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => panic!("read failed: {e}"),
+            }
+        }
+    }
+
+    /// Sends bytes one write at a time with a short pause between them, so
+    /// the server sees them in separate reads (as from a slow typist).
+    pub fn send_slowly(&mut self, parts: &[&[u8]]) {
+        for p in parts {
+            self.send_raw(p);
+            self.stream.flush().expect("flush");
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+/// Replaces the `<ts>` field of an event line (its second word) by the
+/// literal `<ts>` after checking it with [`assert_ts`]. Lines of other kinds
+/// (OK, ERR, PONG, HELP, HELLO) are returned unchanged.
+pub fn mask_ts(line: &str) -> String {
+    const EVENTS: [&str; 7] = ["ALL", "MSG", "MCAST", "JOINED", "LEFT", "NOTICE", "HISTORY"];
+    let mut parts = line.splitn(3, ' ');
+    let kind = parts.next().unwrap_or("");
+    if !EVENTS.contains(&kind) {
+        return line.to_string();
+    }
+    let ts = parts.next().unwrap_or("");
+    assert_ts(ts);
+    match parts.next() {
+        Some(rest) => format!("{kind} <ts> {rest}"),
+        None => format!("{kind} <ts>"),
+    }
+}
+
+/// Asserts an error reply: `ERR <code> <free text>` with some free text.
+pub fn assert_err(line: &str, code: &str) {
+    let prefix = format!("ERR {code} ");
+    assert!(line.starts_with(&prefix) && line.len() > prefix.len(), "expected ERR {code} ...: {line:?}");
+}
+
+/// Runs a program to completion with `stdin` as its input, killing it after
+/// WAIT. Returns (exit status, stdout, stderr); status is None if killed.
+pub fn run_program(program: &str, args: &[&str], stdin: &[u8]) -> (Option<i32>, Vec<u8>, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+        // dropping `input` closes the program's stdin
+    });
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        match child.try_wait().expect("wait") {
+            Some(st) => break st.code(),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let _ = writer.join();
+    (status, out_reader.join().unwrap_or_default(), err_reader.join().unwrap_or_default())
+}
