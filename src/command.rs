@@ -112,15 +112,15 @@ fn is_space(c: char) -> bool {
 }
 
 /// Parses one line for a connection that has (`joined`) or has not joined.
-///
-/// Control characters and bidi marks (protocol section 5) are removed from
-/// the whole line first, so none reaches a command word, a name or a text.
+/// The command word is looked up without control characters (`LEAVE\0` is
+/// LEAVE); arguments keep theirs, so a name with one is refused as invalid
+/// and the handlers clean message text (protocol section 5).
 pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
-    let clean = crate::text::sanitize(line);
-    let line = clean.trim_start_matches(is_space);
+    let line = line.trim_start_matches(is_space);
     let (word, rest) = split_word(line);
-    let Some(spec) = lookup(word) else {
-        return Err(unknown(word, joined));
+    let word = crate::text::sanitize(word);
+    let Some(spec) = lookup(&word) else {
+        return Err(unknown(&word, joined));
     };
     if spec.needs_join && !joined {
         return Err(Error::new(Code::NotJoined, "join first: JOIN <name>"));
@@ -331,10 +331,11 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_never_reach_the_parser() {
+    fn control_characters_do_not_hide_the_command_word() {
         assert_eq!(ok("LEAVE\0"), Command::Leave { reason: None });
-        assert_eq!(ok("ALL \u{7}  hi"), Command::All { text: "hi".into() });
-        assert_eq!(ok("MSG bob\u{1b} hi"), Command::Msg { to: "bob".into(), text: "hi".into() });
+        assert_eq!(ok("W\u{1b}HO"), Command::Who);
+        // Arguments keep them: the handlers judge names and clean text.
+        assert_eq!(ok("MSG bob\u{1b} hi"), Command::Msg { to: "bob\u{1b}".into(), text: "hi".into() });
     }
 
     #[test]

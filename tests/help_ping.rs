@@ -42,13 +42,19 @@ fn help_shows_the_usage_of_commands_with_arguments() {
 }
 
 #[test]
-fn help_is_case_insensitive_and_ignores_an_argument() {
+fn help_is_case_insensitive_and_can_show_one_command() {
     let s = Server::start();
     let mut c = s.connect();
     let plain = help(&mut c);
-    c.send("help msg");
+    c.send("help");
     let (lines, ok) = c.until("OK ");
     assert_eq!((lines, ok.as_str()), (plain, "OK HELP"));
+    c.send("help msg");
+    let (lines, ok) = c.until("OK ");
+    assert_eq!(ok, "OK HELP");
+    assert!(lines[0].starts_with("HELP MSG <name> <text>"), "{lines:?}");
+    assert_eq!(lines[1..], ["HELP (works after JOIN)"]);
+    assert_eq!(c.ask("HELP nosuch"), "ERR SYNTAX nosuch is not a command; HELP lists them all");
 }
 
 #[test]

@@ -50,13 +50,13 @@ fn a_name_that_never_joined_is_no_such_user() {
 }
 
 #[test]
-fn a_user_who_left_is_no_such_user_in_this_version() {
+fn a_user_who_left_is_still_known_and_the_message_is_stored() {
     let s = Server::start();
     let mut alice = s.join("alice");
     let mut bob = s.join_seen_by("bob", &mut [&mut alice]);
     assert_eq!(bob.ask("QUIT"), "OK LEAVE");
     assert_eq!(alice.event(), "LEFT <ts> bob");
-    assert_eq!(alice.ask("MSG bob are you there"), "ERR NO_SUCH_USER bob");
+    assert_eq!(alice.ask("MSG bob are you there"), "OK MSG bob stored");
 }
 
 #[test]

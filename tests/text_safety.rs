@@ -174,7 +174,6 @@ fn nothing_unsafe_reaches_another_user_from_any_byte_value() {
 }
 
 #[test]
-#[ignore = "server bug (or ambiguity): spaces that follow a removed control character stay at the start of the delivered text"]
 fn text_starts_without_spaces_after_cleaning() {
     // Section 2 removes leading spaces of the text; section 5 then removes
     // control characters, which can leave new leading spaces behind:

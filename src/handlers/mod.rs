@@ -105,10 +105,12 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
     }
 }
 
-/// Sanitized message text (protocol section 5), or `ERR SYNTAX` with the
-/// command's usage when nothing printable is left.
+/// Sanitized message text (protocol section 5) with the leading spaces that
+/// removed characters uncovered also removed (section 2), or `ERR SYNTAX`
+/// with the command's usage when nothing printable is left.
 fn clean_text(text: &str, command: &str) -> Result<String, Error> {
-    crate::text::sanitize_nonblank(text).ok_or_else(|| match command::lookup(command) {
+    let clean = crate::text::sanitize_nonblank(text).map(|t| t.trim_start_matches([' ', '\t']).to_string());
+    clean.ok_or_else(|| match command::lookup(command) {
         Some(spec) => command::syntax(spec),
         None => Error::new(Code::Syntax, "text is empty"),
     })
