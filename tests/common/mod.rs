@@ -458,3 +458,13 @@ impl Drop for DbLock {
         let _ = self.child.wait();
     }
 }
+
+impl Client {
+    /// The next `n` lines, sorted: for a reply and an event whose relative
+    /// order the protocol leaves open (a sender's own copy of an MCAST).
+    pub fn lines_sorted(&mut self, n: usize) -> Vec<String> {
+        let mut lines: Vec<String> = (0..n).map(|_| self.line()).collect();
+        lines.sort();
+        lines
+    }
+}
