@@ -313,6 +313,37 @@ impl Server {
     }
 }
 
+// ---- helpers for the durable-store tests (issue 4) ------------------------
+
+impl Server {
+    /// Stops the server and hands back its directory for a restart: SIGTERM
+    /// first (the graceful way), SIGKILL if it is still running after WAIT.
+    pub fn stop(mut self) -> TempDir {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill()
+    }
+
+    /// Connects and sends `JOIN <name> <password>`, returning the client and
+    /// the reply line.
+    pub fn join_with_password(&self, name: &str, password: &str) -> (Client, String) {
+        let mut c = self.connect();
+        let reply = c.ask(&format!("JOIN {name} {password}"));
+        (c, reply)
+    }
+
+    /// Every log line received so far.
+    pub fn log_so_far(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
 impl Client {
     /// The next line with its `<ts>` field (the second word of an event)
     /// checked by [`assert_ts`] and replaced by the literal `<ts>`, so a test
@@ -363,6 +394,38 @@ impl Client {
             self.send_raw(p);
             self.stream.flush().expect("flush");
             std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// Reads the next line and asserts it is `<kind> <ts> <rest>` with a
+    /// valid `<ts>`; returns the `<ts>`.
+    pub fn event_ts(&mut self, kind: &str, rest: &str) -> String {
+        let line = self.line();
+        let ts = ts_of(&line);
+        assert_eq!(line, format!("{kind} {ts} {rest}"));
+        ts
+    }
+
+    /// Sends `HISTORY [n]` and returns the HISTORY lines, checking that the
+    /// reply is closed by `OK HISTORY <count>` with the right count.
+    pub fn history(&mut self, command: &str) -> Vec<String> {
+        self.send(command);
+        self.history_reply()
+    }
+
+    /// Reads HISTORY lines up to `OK HISTORY <count>` (also used after JOIN
+    /// with history_on_join).
+    pub fn history_reply(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line();
+            if l.starts_with("OK HISTORY") {
+                assert_eq!(l, format!("OK HISTORY {}", lines.len()));
+                return lines;
+            }
+            assert!(l.starts_with("HISTORY "), "not a HISTORY line: {l:?}");
+            lines.push(l);
+            assert!(lines.len() <= 1000, "HISTORY reply does not end");
         }
     }
 }
@@ -433,4 +496,122 @@ pub fn run_program(program: &str, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
     };
     let _ = writer.join();
     (status, out_reader.join().unwrap_or_default(), err_reader.join().unwrap_or_default())
+}
+
+/// The `<ts>` (second field) of an event or HISTORY line, checked.
+pub fn ts_of(line: &str) -> String {
+    let ts = line.split(' ').nth(1).unwrap_or_else(|| panic!("no <ts> in {line:?}"));
+    assert_ts(ts);
+    ts.to_string()
+}
+
+/// Runs chatd in `dir` (database `dir/chatd.db` unless `args` names one)
+/// expecting it to exit by itself within WAIT; returns the exit code and the
+/// stderr lines.
+pub fn run_to_exit(dir: &TempDir, args: &[&str]) -> (Option<i32>, Vec<String>) {
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(&dir.0).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.args(["-l", "127.0.0.1:0"]);
+    if !args.iter().any(|a| *a == "-d" || *a == "--db") {
+        cmd.arg("-d").arg(dir.path("chatd.db"));
+    }
+    cmd.args(args);
+    let mut child = cmd.spawn().expect("start chatd");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chatd") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chatd kept running; expected it to refuse to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+    (status.code(), stderr.lines().map(str::to_string).collect())
+}
+
+/// Runs a Python snippet with `db` bound to an sqlite3 connection to `path`
+/// and returns what it prints (trimmed). For looking inside the database
+/// from outside the server, as an operator would.
+pub fn python_sql(path: &Path, code: &str) -> String {
+    let script = format!("import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1], timeout=5)\n{code}\n");
+    let out = Command::new("python3").arg("-c").arg(script).arg(path).output().expect("run python3");
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Another process holding the database's write lock (`BEGIN EXCLUSIVE`)
+/// until dropped or released.
+pub struct DbLock {
+    child: Child,
+}
+
+impl DbLock {
+    /// Starts python3, takes the lock, and returns once it is held.
+    pub fn hold(path: &Path) -> DbLock {
+        let script = "import sqlite3, sys\n\
+            db = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)\n\
+            db.execute('BEGIN EXCLUSIVE')\n\
+            print('locked', flush=True)\n\
+            sys.stdin.readline()\n\
+            db.execute('ROLLBACK')\n\
+            db.close()\n";
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run python3");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let got = rx.recv_timeout(WAIT).unwrap_or_default();
+        if got.trim() != "locked" {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("python3 could not lock the database");
+        }
+        DbLock { child }
+    }
+
+    /// Releases the lock and waits for the process to end.
+    pub fn release(mut self) {
+        drop(self.child.stdin.take()); // EOF: the script rolls back and exits
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the lock holder did not exit");
+    }
+}
+
+impl Drop for DbLock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Client {
+    /// The next `n` lines, sorted: for a reply and an event whose relative
+    /// order the protocol leaves open (a sender's own copy of an MCAST).
+    pub fn lines_sorted(&mut self, n: usize) -> Vec<String> {
+        let mut lines: Vec<String> = (0..n).map(|_| self.line()).collect();
+        lines.sort();
+        lines
+    }
 }
