@@ -481,7 +481,7 @@ impl Server {
         }
         for key in self.state.conns.iter().map(|(k, _)| k).collect::<Vec<_>>() {
             if let Some(name) = self.state.part(key) {
-                let _ = self.store.user_left(&name, &ts);
+                self.store.user_left(&name, &ts);
             }
         }
         if let Err(e) = self.store.commit() {
@@ -502,7 +502,8 @@ impl Server {
         // Out of descriptors, or connections draining: look again shortly.
         let soon =
             (self.accept_paused || !self.draining.is_empty()).then(|| Instant::now() + Duration::from_millis(50));
-        let next = [join, flood, watchdog, soon].into_iter().flatten().min();
+        let store = self.store.retry_at();
+        let next = [join, flood, watchdog, soon, store].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
@@ -794,7 +795,7 @@ impl Server {
             let written = conn.take_written_marks();
             if !written.is_empty() {
                 if let Some(name) = conn.name.clone() {
-                    let _ = self.store.remove_pending(&name, &written);
+                    self.store.remove_pending(&name, &written);
                 }
             }
             let want_write = match result {
@@ -840,7 +841,7 @@ impl Server {
             if let Some(name) = self.state.part(key) {
                 log::info!("{label}: left ({})", describe(&why));
                 let ts = self.state.ts();
-                let _ = self.store.user_left(&name, &ts);
+                self.store.user_left(&name, &ts);
                 self.state.broadcast(None, &reply::left(&ts, &name, &why.reason()));
             }
             if !done {

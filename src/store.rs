@@ -16,7 +16,7 @@
 
 use crate::clock::Clock;
 use crate::names;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -57,6 +57,9 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX messages_broadcasts ON messages(kind, id);",
 ];
+
+/// After a failed commit, how long background writes wait before trying again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// How long a write waits for a lock held by another process (a backup, an
 /// operator's sqlite3) before it fails; short, because the loop waits too.
@@ -131,8 +134,18 @@ pub struct Store {
     db: Connection,
     /// Known users by folded name.
     users: HashMap<String, User>,
-    /// Users whose clock changed since the last commit.
-    dirty_clocks: HashSet<String>,
+    /// Users whose row (name, password, clock, last seen) changed in memory
+    /// and is not yet on disk: written at the next commit, and kept for the
+    /// one after if that commit fails, so memory and disk never part ways.
+    dirty_users: HashSet<String>,
+    /// Stored messages written to their recipient, not yet removed on disk.
+    delivered: HashSet<(String, i64)>,
+    /// Password changes of this pass: (user, previous hash), undone in
+    /// memory if the commit fails.
+    password_undo: Vec<(String, Option<String>)>,
+    /// After a failed commit, background writes (the dirty rows above) wait
+    /// until then, so a locked database does not stall every pass.
+    retry_at: Option<std::time::Instant>,
     /// A transaction is open.
     in_tx: bool,
     /// A write of this pass failed: the pass's transaction will be rolled back.
@@ -181,7 +194,10 @@ impl Store {
         let mut store = Store {
             db,
             users: HashMap::new(),
-            dirty_clocks: HashSet::new(),
+            dirty_users: HashSet::new(),
+            delivered: HashSet::new(),
+            password_undo: Vec::new(),
+            retry_at: None,
             in_tx: false,
             failed: None,
             path: path.to_path_buf(),
@@ -235,15 +251,28 @@ impl Store {
         })
     }
 
+    /// When changes that a failed commit left in memory will be written
+    /// again (the loop wakes up for it even when idle).
+    pub fn retry_at(&self) -> Option<std::time::Instant> {
+        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty());
+        self.retry_at.filter(|_| dirty)
+    }
+
     /// True when this pass has writes waiting for [`Store::commit`].
     pub fn has_pending_writes(&self) -> bool {
-        self.in_tx || self.failed.is_some() || !self.dirty_clocks.is_empty()
+        let backing_off = self.retry_at.is_some_and(|t| std::time::Instant::now() < t);
+        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty());
+        self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
     /// Commits this pass's writes in one transaction. On failure everything
-    /// of the pass is rolled back and the error returned (already logged).
+    /// of the pass is rolled back and the error returned (already logged);
+    /// changes kept in memory are written again by a later commit.
     pub fn commit(&mut self) -> Result<()> {
-        self.save_clocks();
+        let saving = self.has_pending_writes();
+        if saving {
+            self.save_dirty();
+        }
         let result = match self.failed.take() {
             Some(e) => Err(e),
             None if self.in_tx => {
@@ -261,17 +290,51 @@ impl Store {
             }
         }
         self.in_tx = false;
+        match &result {
+            Ok(()) if saving => {
+                if self.retry_at.take().is_some() {
+                    log::info!("store: writing again");
+                }
+                // Nothing ran between save_dirty and COMMIT: all of it is on disk.
+                self.dirty_users.clear();
+                self.delivered.clear();
+                self.password_undo.clear();
+            }
+            Ok(()) => {} // backing off: nothing was written, the dirty rows wait
+            Err(_) => {
+                for (folded, old) in self.password_undo.drain(..).rev() {
+                    if let Some(u) = self.users.get_mut(&folded) {
+                        u.password = old;
+                    }
+                }
+                self.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
+            }
+        }
         result
     }
 
-    fn save_clocks(&mut self) {
-        let dirty: Vec<String> = self.dirty_clocks.drain().collect();
-        for folded in dirty {
-            let Some(clock) = self.users.get(&folded).map(|u| u.clock.to_string()) else { continue };
-            let _ = self.write("saving a clock", |db| {
-                db.prepare_cached("UPDATE users SET clock = ?1 WHERE folded = ?2")?.execute(params![clock, folded])
-            });
-        }
+    /// Writes the rows changed in memory into this pass's transaction. They
+    /// stay listed until a commit has succeeded.
+    fn save_dirty(&mut self) {
+        let delivered: Vec<(String, i64)> = self.delivered.iter().cloned().collect();
+        let rows: Vec<(String, User)> =
+            self.dirty_users.iter().filter_map(|f| self.users.get(f).map(|u| (f.clone(), u.clone()))).collect();
+        let _ = self.write("saving users", |db| {
+            let mut up = db.prepare_cached(
+                "INSERT INTO users (folded, name, password, clock, created_at, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (folded) DO UPDATE SET name = excluded.name, password = excluded.password,
+                     clock = excluded.clock, last_seen = excluded.last_seen",
+            )?;
+            for (folded, u) in &rows {
+                up.execute(params![folded, u.name, u.password, u.clock.to_string(), u.last_seen])?;
+            }
+            let mut del = db.prepare_cached("DELETE FROM pending WHERE folded = ?1 AND message_id = ?2")?;
+            for (folded, id) in &delivered {
+                del.execute(params![folded, id])?;
+            }
+            Ok(())
+        });
     }
 
     // ---- users ---------------------------------------------------------------
@@ -282,8 +345,8 @@ impl Store {
     }
 
     /// Records a JOIN: a new name becomes known; a known one gets its
-    /// spelling and last-seen time updated.
-    pub fn user_joined(&mut self, name: &str, ts: &str) -> Result<()> {
+    /// spelling and last-seen time updated. Saved with the pass's commit.
+    pub fn user_joined(&mut self, name: &str, ts: &str) {
         let folded = names::fold(name);
         let user = self.users.entry(folded.clone()).or_insert_with(|| User {
             name: name.to_string(),
@@ -293,38 +356,33 @@ impl Store {
         });
         user.name = name.to_string();
         user.last_seen = ts.to_string();
-        self.write("recording a join", |db| {
-            db.prepare_cached(
-                "INSERT INTO users (folded, name, created_at, last_seen) VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (folded) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen",
-            )?
-            .execute(params![folded, name, ts])
-        })?;
-        Ok(())
+        self.dirty_users.insert(folded);
     }
 
     /// Records when a user was last online.
-    pub fn user_left(&mut self, name: &str, ts: &str) -> Result<()> {
+    pub fn user_left(&mut self, name: &str, ts: &str) {
         let folded = names::fold(name);
         if let Some(u) = self.users.get_mut(&folded) {
             u.last_seen = ts.to_string();
+            self.dirty_users.insert(folded);
         }
-        self.write("recording a leave", |db| {
-            db.prepare_cached("UPDATE users SET last_seen = ?1 WHERE folded = ?2")?.execute(params![ts, folded])
-        })?;
-        Ok(())
     }
 
-    /// Sets a user's password hash.
+    /// Sets a user's password hash; on disk once the pass commits (and
+    /// undone in memory if that commit fails).
     pub fn set_password(&mut self, name: &str, hash: &str) -> Result<()> {
-        let folded = names::fold(name);
-        self.write("setting a password", |db| {
-            db.prepare_cached("UPDATE users SET password = ?1 WHERE folded = ?2")?.execute(params![hash, folded])
-        })?;
-        if let Some(u) = self.users.get_mut(&folded) {
-            u.password = Some(hash.to_string());
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
-        Ok(())
+        let folded = names::fold(name);
+        let Some(u) = self.users.get_mut(&folded) else {
+            return Err(StoreError(format!("{name} is not a known user")));
+        };
+        let old = u.password.replace(hash.to_string());
+        self.password_undo.push((folded.clone(), old));
+        self.dirty_users.insert(folded);
+        // Open the transaction now, so this pass's commit writes the row.
+        self.write("setting a password", |_| Ok(()))
     }
 
     /// Every known user, sorted by name.
@@ -355,7 +413,7 @@ impl Store {
         let folded = names::fold(name);
         if let Some(u) = self.users.get_mut(&folded) {
             u.clock = clock.clone();
-            self.dirty_clocks.insert(folded);
+            self.dirty_users.insert(folded);
         }
     }
 
@@ -364,7 +422,7 @@ impl Store {
         let folded = names::fold(name);
         if let Some(u) = self.users.get_mut(&folded) {
             u.clock.receive(&folded, message);
-            self.dirty_clocks.insert(folded);
+            self.dirty_users.insert(folded);
         }
     }
 
@@ -406,20 +464,19 @@ impl Store {
              FROM pending p JOIN messages m ON m.id = p.message_id
              WHERE p.folded = ?1 ORDER BY m.id",
         )?;
-        let rows = stmt.query_map(params![names::fold(name)], row_to_message)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let folded = names::fold(name);
+        let rows = stmt.query_map(params![folded], row_to_message)?;
+        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        // Delivered already, though not yet removed on disk.
+        out.retain(|m| !self.delivered.contains(&(folded.clone(), m.id)));
+        Ok(out)
     }
 
-    /// Removes delivered messages from a user's queue (they stay in the log).
-    pub fn remove_pending(&mut self, name: &str, ids: &[i64]) -> Result<()> {
+    /// Removes delivered messages from a user's queue (they stay in the
+    /// log); on disk with the next commit that succeeds.
+    pub fn remove_pending(&mut self, name: &str, ids: &[i64]) {
         let folded = names::fold(name);
-        self.write("removing delivered messages", |db| {
-            let mut stmt = db.prepare_cached("DELETE FROM pending WHERE folded = ?1 AND message_id = ?2")?;
-            for id in ids {
-                stmt.execute(params![folded, id])?;
-            }
-            Ok(())
-        })
+        self.delivered.extend(ids.iter().map(|&id| (folded.clone(), id)));
     }
 
     /// The last `n` messages `name` may see (every broadcast, and every
@@ -469,16 +526,6 @@ impl Store {
             std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
         };
         size("") + size("-wal")
-    }
-
-    /// How many messages wait for `name`.
-    pub fn pending_count(&self, name: &str) -> Result<usize> {
-        let n: Option<i64> = self
-            .db
-            .prepare_cached("SELECT count(*) FROM pending WHERE folded = ?1")?
-            .query_row(params![names::fold(name)], |r| r.get(0))
-            .optional()?;
-        Ok(n.unwrap_or(0) as usize)
     }
 }
 
@@ -539,7 +586,7 @@ mod tests {
         let p = temp_db("users");
         {
             let mut s = Store::open(&p).unwrap();
-            s.user_joined("Alice", "t1").unwrap();
+            s.user_joined("Alice", "t1");
             let c = s.send_clock("alice");
             s.clock_sent("alice", &c);
             s.set_password("ALICE", "$argon2id$fake").unwrap();
@@ -557,7 +604,7 @@ mod tests {
         let p = temp_db("rollback");
         {
             let mut s = Store::open(&p).unwrap();
-            s.user_joined("bob", "t").unwrap();
+            s.user_joined("bob", "t");
             s.commit().unwrap();
             s.log_message(&msg(Kind::All, "bob", "*", "never committed"), &[]).unwrap();
             s.failed = Some(StoreError("simulated".into()));
@@ -581,9 +628,9 @@ mod tests {
         s.commit().unwrap();
         let texts: Vec<String> = s.pending("b").unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["one", "two"]);
-        s.remove_pending("b", &[a]).unwrap();
+        s.remove_pending("b", &[a]);
         s.commit().unwrap();
-        assert_eq!(s.pending_count("b").unwrap(), 1);
+        assert_eq!(s.pending("b").unwrap().len(), 1);
     }
 
     #[test]

@@ -48,8 +48,7 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
         conn.joined_at = Some(ts.clone());
     }
-    // A name that cannot be recorded still joins: live chat keeps working.
-    let _ = ctx.store.user_joined(name, &ts);
+    ctx.store.user_joined(name, &ts);
     let pending = ctx.store.pending(name).unwrap_or_default();
     log::info!("{}: joined, {} pending", ctx.label(), pending.len());
     ctx.reply(&reply::ok("JOIN", &format!("{name} pending={}", pending.len())));
