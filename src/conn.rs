@@ -105,6 +105,8 @@ pub struct Conn {
     pub connected_at: Instant,
     /// Display name once joined.
     pub name: Option<String>,
+    /// The joined user's number in the store.
+    pub user: Option<crate::clock::UserId>,
     /// When it joined (protocol timestamp), for ACTIVE USERS.
     pub joined_at: Option<String>,
     /// Set when the connection is to be closed after this event batch.
@@ -155,6 +157,7 @@ impl Conn {
             peer,
             connected_at: now,
             name: None,
+            user: None,
             joined_at: None,
             closing: None,
             drain_deadline: None,

@@ -189,7 +189,7 @@ mod tests {
             ts: "2026-11-21T12:01:02Z".into(),
             from: "alice".into(),
             to: to.into(),
-            clock: crate::clock::Clock::parse("alice=3,bob=1"),
+            clock: "alice=3,bob=1".into(),
             text: "hi  there".into(),
         }
     }

@@ -14,7 +14,7 @@
 //! Known users are also kept in memory (a few hundred bytes each), so a JOIN
 //! or a delivery never waits for a read; writes go through to SQLite.
 
-use crate::clock::Clock;
+use crate::clock::{Clock, UserId};
 use crate::names;
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
@@ -101,14 +101,16 @@ pub struct Message {
     pub from: String,
     /// `*` for a broadcast, the recipient for MSG, the comma list for MCAST.
     pub to: String,
-    /// The sender's clock when it was sent.
-    pub clock: Clock,
+    /// The sender's clock when it was sent, as written out (`alice=3,bob=1`).
+    pub clock: String,
     pub text: String,
 }
 
 /// A known user.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// Identity: the name in lower case.
+    pub folded: String,
     /// Display name, as last spelled at JOIN.
     pub name: String,
     /// Argon2id PHC string, when the name is protected.
@@ -132,17 +134,18 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// The open database.
 pub struct Store {
     db: Connection,
-    /// Known users by folded name.
-    users: HashMap<String, User>,
+    /// Known users, indexed by their `UserId`, and the index by folded name.
+    users: Vec<User>,
+    ids: HashMap<String, UserId>,
     /// Users whose row (name, password, clock, last seen) changed in memory
     /// and is not yet on disk: written at the next commit, and kept for the
     /// one after if that commit fails, so memory and disk never part ways.
-    dirty_users: HashSet<String>,
+    dirty_users: HashSet<UserId>,
     /// Stored messages written to their recipient, not yet removed on disk.
     delivered: HashSet<(String, i64)>,
     /// Password changes of this pass: (user, previous hash), undone in
     /// memory if the commit fails.
-    password_undo: Vec<(String, Option<String>)>,
+    password_undo: Vec<(UserId, Option<String>)>,
     /// After a failed commit, background writes (the dirty rows above) wait
     /// until then, so a locked database does not stall every pass.
     retry_at: Option<std::time::Instant>,
@@ -193,7 +196,8 @@ impl Store {
         }
         let mut store = Store {
             db,
-            users: HashMap::new(),
+            users: Vec::new(),
+            ids: HashMap::new(),
             dirty_users: HashSet::new(),
             delivered: HashSet::new(),
             password_undo: Vec::new(),
@@ -209,23 +213,37 @@ impl Store {
     }
 
     fn load_users(&mut self) -> Result<()> {
-        let mut stmt = self.db.prepare("SELECT folded, name, password, clock, last_seen FROM users")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                User {
+        let mut stmt = self.db.prepare("SELECT folded, name, password, last_seen, clock FROM users")?;
+        let rows = stmt
+            .query_map([], |r| {
+                let user = User {
+                    folded: r.get(0)?,
                     name: r.get(1)?,
                     password: r.get(2)?,
-                    clock: Clock::parse(&r.get::<_, String>(3)?),
-                    last_seen: r.get(4)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (folded, user) = row?;
-            self.users.insert(folded, user);
+                    clock: Clock::new(),
+                    last_seen: r.get(3)?,
+                };
+                Ok((user, r.get::<_, String>(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let mut clocks = Vec::with_capacity(rows.len());
+        for (user, clock) in rows {
+            self.add_user(user);
+            clocks.push(clock);
+        }
+        // Clocks name other users: read them once every user has a number.
+        for (i, text) in clocks.iter().enumerate() {
+            self.users[i].clock = self.parse_clock(text);
         }
         Ok(())
+    }
+
+    fn add_user(&mut self, user: User) -> UserId {
+        let id = UserId(self.users.len() as u32);
+        self.ids.insert(user.folded.clone(), id);
+        self.users.push(user);
+        id
     }
 
     // ---- transactions ------------------------------------------------------
@@ -303,9 +321,7 @@ impl Store {
             Ok(()) => {} // backing off: nothing was written, the dirty rows wait
             Err(_) => {
                 for (folded, old) in self.password_undo.drain(..).rev() {
-                    if let Some(u) = self.users.get_mut(&folded) {
-                        u.password = old;
-                    }
+                    self.users[folded.0 as usize].password = old;
                 }
                 self.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
             }
@@ -317,8 +333,16 @@ impl Store {
     /// stay listed until a commit has succeeded.
     fn save_dirty(&mut self) {
         let delivered: Vec<(String, i64)> = self.delivered.iter().cloned().collect();
-        let rows: Vec<(String, User)> =
-            self.dirty_users.iter().filter_map(|f| self.users.get(f).map(|u| (f.clone(), u.clone()))).collect();
+        let rows: Vec<[String; 4]> = self
+            .dirty_users
+            .iter()
+            .map(|&id| {
+                let u = &self.users[id.0 as usize];
+                [u.folded.clone(), u.name.clone(), self.format_clock(&u.clock), u.last_seen.clone()]
+            })
+            .collect();
+        let passwords: Vec<Option<String>> =
+            self.dirty_users.iter().map(|&id| self.users[id.0 as usize].password.clone()).collect();
         let _ = self.write("saving users", |db| {
             let mut up = db.prepare_cached(
                 "INSERT INTO users (folded, name, password, clock, created_at, last_seen)
@@ -326,8 +350,8 @@ impl Store {
                  ON CONFLICT (folded) DO UPDATE SET name = excluded.name, password = excluded.password,
                      clock = excluded.clock, last_seen = excluded.last_seen",
             )?;
-            for (folded, u) in &rows {
-                up.execute(params![folded, u.name, u.password, u.clock.to_string(), u.last_seen])?;
+            for ([folded, name, clock, last_seen], password) in rows.iter().zip(&passwords) {
+                up.execute(params![folded, name, password, clock, last_seen])?;
             }
             let mut del = db.prepare_cached("DELETE FROM pending WHERE folded = ?1 AND message_id = ?2")?;
             for (folded, id) in &delivered {
@@ -339,32 +363,41 @@ impl Store {
 
     // ---- users ---------------------------------------------------------------
 
+    /// A known user's number, by name in any case.
+    pub fn id(&self, name: &str) -> Option<UserId> {
+        self.ids.get(&names::fold(name)).copied()
+    }
+
     /// A known user (one that has joined at least once), by name in any case.
     pub fn user(&self, name: &str) -> Option<&User> {
-        self.users.get(&names::fold(name))
+        self.id(name).map(|id| &self.users[id.0 as usize])
     }
 
     /// Records a JOIN: a new name becomes known; a known one gets its
     /// spelling and last-seen time updated. Saved with the pass's commit.
-    pub fn user_joined(&mut self, name: &str, ts: &str) {
-        let folded = names::fold(name);
-        let user = self.users.entry(folded.clone()).or_insert_with(|| User {
-            name: name.to_string(),
-            password: None,
-            clock: Clock::new(),
-            last_seen: ts.to_string(),
-        });
+    pub fn user_joined(&mut self, name: &str, ts: &str) -> UserId {
+        let id = match self.id(name) {
+            Some(id) => id,
+            None => self.add_user(User {
+                folded: names::fold(name),
+                name: String::new(),
+                password: None,
+                clock: Clock::new(),
+                last_seen: String::new(),
+            }),
+        };
+        let user = &mut self.users[id.0 as usize];
         user.name = name.to_string();
         user.last_seen = ts.to_string();
-        self.dirty_users.insert(folded);
+        self.dirty_users.insert(id);
+        id
     }
 
     /// Records when a user was last online.
     pub fn user_left(&mut self, name: &str, ts: &str) {
-        let folded = names::fold(name);
-        if let Some(u) = self.users.get_mut(&folded) {
-            u.last_seen = ts.to_string();
-            self.dirty_users.insert(folded);
+        if let Some(id) = self.id(name) {
+            self.users[id.0 as usize].last_seen = ts.to_string();
+            self.dirty_users.insert(id);
         }
     }
 
@@ -374,56 +407,73 @@ impl Store {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let folded = names::fold(name);
-        let Some(u) = self.users.get_mut(&folded) else {
+        let Some(id) = self.id(name) else {
             return Err(StoreError(format!("{name} is not a known user")));
         };
-        let old = u.password.replace(hash.to_string());
-        self.password_undo.push((folded.clone(), old));
-        self.dirty_users.insert(folded);
+        let old = self.users[id.0 as usize].password.replace(hash.to_string());
+        self.password_undo.push((id, old));
+        self.dirty_users.insert(id);
         // Open the transaction now, so this pass's commit writes the row.
         self.write("setting a password", |_| Ok(()))
     }
 
     /// Every known user, sorted by name.
     pub fn users(&self) -> Vec<&User> {
-        let mut all: Vec<&User> = self.users.values().collect();
-        all.sort_by_key(|u| names::fold(&u.name));
+        let mut all: Vec<&User> = self.users.iter().collect();
+        all.sort_by(|a, b| a.folded.cmp(&b.folded));
         all
     }
 
     // ---- vector clocks -------------------------------------------------------
 
-    /// A known user's clock (empty for an unknown one).
-    pub fn clock(&self, name: &str) -> Clock {
-        self.user(name).map(|u| u.clock.clone()).unwrap_or_default()
+    /// A clock as written out: `alice=3,bob=1`, sorted by name; `-` if empty.
+    pub fn format_clock(&self, clock: &Clock) -> String {
+        if clock.is_empty() {
+            return "-".to_string();
+        }
+        let mut named: Vec<(&str, u64)> =
+            clock.entries().iter().map(|&(id, n)| (self.users[id.0 as usize].folded.as_str(), n)).collect();
+        named.sort_unstable();
+        let parts: Vec<String> = named.iter().map(|(name, n)| format!("{name}={n}")).collect();
+        parts.join(",")
     }
 
-    /// The clock a message from `name` would carry: theirs with their own
-    /// entry ticked. Nothing changes until [`Store::clock_sent`].
-    pub fn send_clock(&self, name: &str) -> Clock {
-        let folded = names::fold(name);
-        let mut clock = self.users.get(&folded).map(|u| u.clock.clone()).unwrap_or_default();
-        clock.tick(&folded);
+    /// Reads a written-out clock back; names that are not known users and
+    /// malformed entries are skipped (a damaged row must not stop the server).
+    pub fn parse_clock(&self, text: &str) -> Clock {
+        let mut clock = Clock::new();
+        for item in text.split(',') {
+            let Some((name, n)) = item.split_once('=') else { continue };
+            if let (Some(&id), Ok(n)) = (self.ids.get(name), n.parse()) {
+                clock.set(id, n);
+            }
+        }
         clock
     }
 
-    /// Records that `name` sent a message carrying `clock`.
-    pub fn clock_sent(&mut self, name: &str, clock: &Clock) {
-        let folded = names::fold(name);
-        if let Some(u) = self.users.get_mut(&folded) {
-            u.clock = clock.clone();
-            self.dirty_users.insert(folded);
-        }
+    /// A known user's clock, written out (`-` for an unknown one).
+    pub fn clock_text(&self, id: UserId) -> String {
+        self.format_clock(&self.users[id.0 as usize].clock)
+    }
+
+    /// The clock a message from `id` would carry: theirs with their own
+    /// entry ticked. Nothing changes until [`Store::clock_sent`].
+    pub fn send_clock(&self, id: UserId) -> Clock {
+        let mut clock = self.users[id.0 as usize].clock.clone();
+        clock.tick(id);
+        clock
+    }
+
+    /// Records that `id` sent a message carrying `clock`.
+    pub fn clock_sent(&mut self, id: UserId, clock: &Clock) {
+        self.users[id.0 as usize].clock = clock.clone();
+        self.dirty_users.insert(id);
     }
 
     /// A delivery: merges the message's clock into the recipient's, then ticks.
-    pub fn clock_receive(&mut self, name: &str, message: &Clock) {
-        let folded = names::fold(name);
-        if let Some(u) = self.users.get_mut(&folded) {
-            u.clock.receive(&folded, message);
-            self.dirty_users.insert(folded);
-        }
+    pub fn clock_receive(&mut self, id: UserId, message: &Clock) {
+        self.users[id.0 as usize].clock.receive(id, message);
+        self.dirty_users.insert(id);
     }
 
     // ---- the message log -----------------------------------------------------
@@ -436,7 +486,7 @@ impl Store {
             db.prepare_cached(
                 "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.clock.to_string(), m.text])?;
+            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.clock, m.text])?;
             let id = db.last_insert_rowid();
             let mut stmt =
                 db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
@@ -536,7 +586,7 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         ts: r.get(2)?,
         from: r.get(3)?,
         to: r.get(4)?,
-        clock: Clock::parse(&r.get::<_, String>(5)?),
+        clock: r.get(5)?,
         text: r.get(6)?,
     })
 }
@@ -560,7 +610,7 @@ mod tests {
             ts: "2026-11-21T12:00:00Z".into(),
             from: from.into(),
             to: to.into(),
-            clock: Clock::new(),
+            clock: "-".into(),
             text: text.into(),
         }
     }
@@ -586,9 +636,11 @@ mod tests {
         let p = temp_db("users");
         {
             let mut s = Store::open(&p).unwrap();
-            s.user_joined("Alice", "t1");
-            let c = s.send_clock("alice");
-            s.clock_sent("alice", &c);
+            let alice = s.user_joined("Alice", "t1");
+            let bob = s.user_joined("bob", "t1");
+            let c = s.send_clock(alice);
+            s.clock_sent(alice, &c);
+            s.clock_receive(bob, &c);
             s.set_password("ALICE", "$argon2id$fake").unwrap();
             s.commit().unwrap();
         }
@@ -596,7 +648,23 @@ mod tests {
         let u = s.user("alice").expect("known");
         assert_eq!(u.name, "Alice");
         assert_eq!(u.password.as_deref(), Some("$argon2id$fake"));
-        assert_eq!(u.clock.to_string(), "alice=1");
+        assert_eq!(s.format_clock(&u.clock), "alice=1");
+        assert_eq!(s.clock_text(s.id("BOB").unwrap()), "alice=1,bob=1");
+    }
+
+    #[test]
+    fn clocks_are_written_by_name_sorted_and_read_back() {
+        let p = temp_db("clocktext");
+        let mut s = Store::open(&p).unwrap();
+        let zed = s.user_joined("zed", "t");
+        let amy = s.user_joined("Amy", "t");
+        let mut c = crate::clock::Clock::new();
+        c.tick(zed);
+        c.tick(amy);
+        c.tick(amy);
+        assert_eq!(s.format_clock(&c), "amy=2,zed=1");
+        assert_eq!(s.parse_clock("amy=2,zed=1,ghost=4,bad,zed=x"), c);
+        assert_eq!(s.format_clock(&crate::clock::Clock::new()), "-");
     }
 
     #[test]

@@ -28,9 +28,8 @@ pub(super) fn replay(ctx: &mut Ctx, n: usize) -> Result<(), Error> {
 pub fn clock(ctx: &mut Ctx, on: Option<bool>) -> Result<(), Error> {
     match on {
         None => {
-            let me = ctx.me();
-            let clock = ctx.store.clock(&me);
-            ctx.reply(&reply::ok("CLOCK", &clock.to_string()));
+            let clock = ctx.store.clock_text(ctx.my_id());
+            ctx.reply(&reply::ok("CLOCK", &clock));
         }
         Some(on) => {
             if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {

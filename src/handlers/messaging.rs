@@ -5,6 +5,7 @@
 //! and the sender's `stored` reply waits for the commit that makes it true.
 
 use super::{clean_text, storage, Ctx};
+use crate::clock::{Clock, UserId};
 use crate::reply::{self, Code, Error};
 use crate::state::Outgoing;
 use crate::store::{Kind, Message};
@@ -17,37 +18,40 @@ fn no_such_user(name: &str) -> Error {
 /// A recipient: online now (with its connection) or known and offline.
 struct Recipient {
     name: String,
+    id: UserId,
     key: Option<usize>,
 }
 
 fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
     if let Some(key) = ctx.state.online(name) {
-        let name = ctx.state.name_of(key).unwrap_or(name).to_string();
-        return Ok(Recipient { name, key: Some(key) });
+        if let Some(conn) = ctx.state.conns.get(key) {
+            if let (Some(name), Some(id)) = (&conn.name, conn.user) {
+                return Ok(Recipient { name: name.clone(), id, key: Some(key) });
+            }
+        }
     }
-    match ctx.store.user(name) {
-        Some(u) => Ok(Recipient { name: u.name.clone(), key: None }),
-        None => Err(no_such_user(name)),
+    match (ctx.store.id(name), ctx.store.user(name)) {
+        (Some(id), Some(u)) => Ok(Recipient { name: u.name.clone(), id, key: None }),
+        _ => Err(no_such_user(name)),
     }
 }
 
-/// A new message from the caller, carrying the caller's next clock.
-fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> Message {
-    let from = ctx.me();
-    let clock = ctx.store.send_clock(&from);
-    let ts = ctx.state.ts();
-    Message { id: 0, kind, ts, from, to, clock, text }
+/// A new message from the caller, and the clock it carries (the caller's
+/// with their own entry ticked; recorded once the message is on its way).
+fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> (Message, Clock) {
+    let clock = ctx.store.send_clock(ctx.my_id());
+    let m =
+        Message { id: 0, kind, ts: ctx.state.ts(), from: ctx.me(), to, clock: ctx.store.format_clock(&clock), text };
+    (m, clock)
 }
 
-/// Logs `m`, queues it for the offline recipients, delivers it to the online
-/// ones, and applies the clock rules. Returns the names delivered and stored.
-fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
+/// Logs a private message (MSG, MCAST), queues it for the offline
+/// recipients, delivers it to the online ones, and applies the clock rules.
+/// Returns the names delivered to and stored for.
+fn send(ctx: &mut Ctx, m: &Message, clock: &Clock, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
     let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
-    // Who may see it in HISTORY besides everyone (broadcasts): sender and recipients.
-    let participants: Vec<String> = match m.kind {
-        Kind::All => Vec::new(),
-        Kind::Msg | Kind::Mcast => std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect(),
-    };
+    // Who may see it in HISTORY: sender and recipients.
+    let participants: Vec<String> = std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect();
     let logged = ctx.store.log_message(m, &participants);
     if !offline.is_empty() {
         // Nothing is sent to anyone unless the offline copies are saved.
@@ -56,13 +60,13 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
             ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
         }
     }
-    ctx.store.clock_sent(&m.from, &m.clock);
+    ctx.store.clock_sent(ctx.my_id(), clock);
     let mut out = Outgoing::new(m);
     let mut delivered = Vec::new();
     for r in to {
         if let Some(key) = r.key {
             ctx.state.deliver(key, &mut out);
-            ctx.store.clock_receive(&r.name, &m.clock);
+            ctx.store.clock_receive(r.id, clock);
             delivered.push(r.name.clone());
         }
     }
@@ -74,9 +78,9 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
 pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MSG")?;
     let r = resolve(ctx, to)?;
-    let m = compose(ctx, Kind::Msg, r.name.clone(), text);
+    let (m, clock) = compose(ctx, Kind::Msg, r.name.clone(), text);
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
-    let (_, stored) = send(ctx, &m, std::slice::from_ref(&r))?;
+    let (_, stored) = send(ctx, &m, &clock, std::slice::from_ref(&r))?;
     if stored.is_empty() {
         ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
     } else {
@@ -92,9 +96,9 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
     let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
+    let (m, clock) = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
-    let (delivered, stored) = send(ctx, &m, &recipients)?;
+    let (delivered, stored) = send(ctx, &m, &clock, &recipients)?;
     let ok = reply::ok(
         "MCAST",
         &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
@@ -108,18 +112,22 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
 }
 
 /// `ALL <text>` -> every other joined user gets `ALL <ts> <from> <text>`;
-/// the sender `OK ALL delivered=<count>`. Not queued for offline users.
+/// the sender `OK ALL delivered=<count>`. Not queued for offline users; a
+/// log failure is logged and live delivery goes on (nothing is promised).
 pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "ALL")?;
-    let m = compose(ctx, Kind::All, "*".to_string(), text);
+    let (m, clock) = compose(ctx, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
-    let to: Vec<Recipient> = ctx
-        .state
-        .joined_keys(Some(ctx.key))
-        .into_iter()
-        .filter_map(|k| ctx.state.name_of(k).map(|n| Recipient { name: n.to_string(), key: Some(k) }))
-        .collect();
-    let (delivered, _) = send(ctx, &m, &to)?;
-    ctx.reply(&reply::ok("ALL", &format!("delivered={}", delivered.len())));
+    let _ = ctx.store.log_message(&m, &[]);
+    ctx.store.clock_sent(ctx.my_id(), &clock);
+    let mut out = Outgoing::new(&m);
+    let mut delivered = 0;
+    for key in ctx.state.joined_keys(Some(ctx.key)) {
+        let Some(id) = ctx.state.conns.get(key).and_then(|c| c.user) else { continue };
+        ctx.state.deliver(key, &mut out);
+        ctx.store.clock_receive(id, &clock);
+        delivered += 1;
+    }
+    ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
     Ok(())
 }

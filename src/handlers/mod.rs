@@ -77,6 +77,11 @@ impl Ctx<'_> {
         self.state.name_of(self.key).unwrap_or("?").to_string()
     }
 
+    /// The caller's user number (joined connections only, see `me`).
+    pub fn my_id(&self) -> crate::clock::UserId {
+        self.state.conns.get(self.key).and_then(|c| c.user).unwrap_or(crate::clock::UserId(u32::MAX))
+    }
+
     /// How the caller is named in log lines.
     pub fn label(&self) -> String {
         self.state.conns.get(self.key).map(|c| c.label()).unwrap_or_default()

@@ -45,16 +45,18 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     check_free(ctx, name)?; // again: a password check may have taken a while
     ctx.state.join(ctx.key, name);
     let ts = ctx.state.ts();
+    let id = ctx.store.user_joined(name, &ts);
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
         conn.joined_at = Some(ts.clone());
+        conn.user = Some(id);
     }
-    ctx.store.user_joined(name, &ts);
     let pending = ctx.store.pending(name).unwrap_or_default();
     log::info!("{}: joined, {} pending", ctx.label(), pending.len());
     ctx.reply(&reply::ok("JOIN", &format!("{name} pending={}", pending.len())));
     for m in &pending {
         ctx.state.deliver(ctx.key, &mut Outgoing::new(m));
-        ctx.store.clock_receive(name, &m.clock);
+        let clock = ctx.store.parse_clock(&m.clock);
+        ctx.store.clock_receive(id, &clock);
         if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
             let end = conn.queued_total();
             conn.pending_marks.push((end, m.id));
