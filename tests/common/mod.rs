@@ -628,9 +628,9 @@ use std::os::unix::net::UnixStream;
 use std::process::{ChildStdin, ExitStatus};
 
 impl Server {
-    /// Like `start_in`, but `setup` may change the Command (stdio,
-    /// environment, `pre_exec`) before the child starts.
-    pub fn spawn_custom(dir: TempDir, args: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
+    /// The Command `start_in` runs (flags, temp db, RUST_LOG, stdio), not
+    /// yet started.
+    pub fn command_in(dir: &TempDir, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.current_dir(&dir.0)
             .env("RUST_LOG", "info")
@@ -644,25 +644,52 @@ impl Server {
             cmd.arg("-d").arg(dir.path("chatd.db"));
         }
         cmd.args(args);
+        cmd
+    }
+
+    /// Like `start_in`, but `setup` may change the Command (stdio,
+    /// environment, `pre_exec`) before the child starts.
+    pub fn spawn_custom(dir: TempDir, args: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
+        let mut cmd = Server::command_in(&dir, args);
         setup(&mut cmd);
+        Server::launch(dir, cmd)
+    }
+
+    /// Starts `cmd` (its stderr is piped here) and waits for its
+    /// "listening on" log line.
+    pub fn launch(dir: TempDir, mut cmd: Command) -> Server {
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start chatd");
         let stderr = child.stderr.take().expect("stderr");
-        let log = lines_of(stderr);
+        let early = lines_of(stderr);
         let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
         let addr = loop {
-            match log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match early.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => {
-                    if let Some(a) = line.split("listening on ").nth(1) {
-                        break a.trim().parse().expect("listen address");
+                    let addr = line.split("listening on ").nth(1).map(|a| a.trim().parse().expect("listen address"));
+                    seen.push(line);
+                    if let Some(addr) = addr {
+                        break addr;
                     }
                 }
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("chatd did not start listening");
+                    panic!("chatd did not start listening; stderr: {seen:?}");
                 }
             }
         };
+        // Unlike start_in, `log` starts at the first line, so wait_log also
+        // finds what was logged before "listening on".
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in seen.into_iter().chain(early.iter()) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Server { child, addr, log, dir }
     }
 
@@ -805,12 +832,18 @@ impl Operated {
     }
 
     pub fn start_with(via: Via, args: &[&str]) -> Operated {
-        let dir = TempDir::new();
+        Operated::start_custom(via, TempDir::new(), args, |_| {})
+    }
+
+    /// The general form: a given directory, extra flags, and a `setup` of
+    /// the Command as in `Server::spawn_custom`.
+    pub fn start_custom(via: Via, dir: TempDir, args: &[&str], setup: impl FnOnce(&mut Command)) -> Operated {
         let sock = dir.path("admin.sock");
         let mut all: Vec<&str> = vec!["--admin-socket", sock.to_str().expect("utf-8 temp path")];
         all.extend_from_slice(args);
         let mut server = Server::spawn_custom(dir, &all, |cmd| {
             cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+            setup(cmd);
         });
         let stdin = server.child.stdin.take();
         let stdout = lines_of(server.child.stdout.take().expect("stdout"));
