@@ -615,3 +615,307 @@ impl Client {
         lines
     }
 }
+
+// ---- operations: console on pipes, admin socket, exit status, signals ------
+//
+// The harness above starts chatd with stdin and stdout on /dev/null. The
+// operations tests need the console: `Operated` starts chatd with both on
+// pipes (and an admin socket in its temporary directory), and speaks to the
+// console over either. `Server::spawn_custom` lets a test change the child's
+// Command before it starts (environment, inherited file descriptors).
+
+use std::os::unix::net::UnixStream;
+use std::process::{ChildStdin, ExitStatus};
+
+impl Server {
+    /// The Command `start_in` runs (flags, temp db, RUST_LOG, stdio), not
+    /// yet started.
+    pub fn command_in(dir: &TempDir, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(&dir.0)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if !args.iter().any(|a| *a == "-l" || *a == "--listen") {
+            cmd.args(["-l", "127.0.0.1:0"]);
+        }
+        if !args.iter().any(|a| *a == "-d" || *a == "--db") {
+            cmd.arg("-d").arg(dir.path("chatd.db"));
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Like `start_in`, but `setup` may change the Command (stdio,
+    /// environment, `pre_exec`) before the child starts.
+    pub fn spawn_custom(dir: TempDir, args: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
+        let mut cmd = Server::command_in(&dir, args);
+        setup(&mut cmd);
+        Server::launch(dir, cmd)
+    }
+
+    /// Starts `cmd` (its stderr is piped here) and waits for its
+    /// "listening on" log line.
+    pub fn launch(dir: TempDir, mut cmd: Command) -> Server {
+        cmd.stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start chatd");
+        let stderr = child.stderr.take().expect("stderr");
+        let early = lines_of(stderr);
+        let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        let addr = loop {
+            match early.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    let addr = line.split("listening on ").nth(1).map(|a| a.trim().parse().expect("listen address"));
+                    seen.push(line);
+                    if let Some(addr) = addr {
+                        break addr;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("chatd did not start listening; stderr: {seen:?}");
+                }
+            }
+        };
+        // Unlike start_in, `log` starts at the first line, so wait_log also
+        // finds what was logged before "listening on".
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in seen.into_iter().chain(early.iter()) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, addr, log, dir }
+    }
+
+    /// Waits (at most `within`) for the process to end; panics if it does not.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "chatd still running after {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (libc::SIGTERM, ...) to this server, by its PID.
+    pub fn send_signal(&self, signal: i32) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's PID; the child is not reaped yet
+        // (Drop or wait_exit reap it), so the PID cannot have been reused.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+}
+
+/// Every line a reader produces, on a channel, from a thread.
+pub fn lines_of(reader: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Where console commands are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The server's standard input; replies on its standard output.
+    Stdin,
+    /// The admin Unix socket; replies on the same connection.
+    Socket,
+}
+
+/// A console reply is complete at its `OK` or `ERR` line.
+fn ends_reply(line: &str) -> bool {
+    line.starts_with("OK ") || line.starts_with("ERR ")
+}
+
+/// A connection to the admin socket.
+pub struct AdminClient {
+    stream: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl AdminClient {
+    pub fn connect(path: &Path) -> AdminClient {
+        let stream = UnixStream::connect(path).expect("connect to admin socket");
+        stream.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+        AdminClient { stream, buf: Vec::new() }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.stream.write_all(format!("{line}\n").as_bytes()).expect("write to admin socket");
+    }
+
+    /// The next line (CRLF checked and removed), or None after `wait` or at EOF.
+    pub fn try_line(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut raw: Vec<u8> = self.buf.drain(..=i).collect();
+                assert!(raw.ends_with(b"\r\n"), "admin line without CRLF: {raw:?}");
+                raw.truncate(raw.len() - 2);
+                return Some(String::from_utf8(raw).expect("admin socket sent invalid UTF-8"));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends a command and returns its reply, up to and including the
+    /// `OK`/`ERR` line.
+    pub fn ask(&mut self, line: &str) -> Vec<String> {
+        self.send(line);
+        let mut reply = Vec::new();
+        loop {
+            let l = self.try_line(WAIT).unwrap_or_else(|| panic!("no console reply to {line:?}; so far {reply:?}"));
+            let done = ends_reply(&l);
+            reply.push(l);
+            if done {
+                return reply;
+            }
+        }
+    }
+
+    /// True once the server has closed this connection.
+    pub fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut chunk = [0u8; 4096];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+/// A chatd whose console is reachable: stdin and stdout on pipes, and an
+/// admin socket at `admin.sock` in its directory. Derefs to its `Server`.
+pub struct Operated {
+    pub server: Server,
+    pub via: Via,
+    stdin: Option<ChildStdin>,
+    stdout: mpsc::Receiver<String>,
+    admin: Option<AdminClient>,
+}
+
+impl Operated {
+    /// Starts chatd with its console on pipes and an admin socket; `via`
+    /// chooses where `console` sends commands.
+    pub fn start(via: Via) -> Operated {
+        Operated::start_with(via, &[])
+    }
+
+    pub fn start_with(via: Via, args: &[&str]) -> Operated {
+        Operated::start_custom(via, TempDir::new(), args, |_| {})
+    }
+
+    /// The general form: a given directory, extra flags, and a `setup` of
+    /// the Command as in `Server::spawn_custom`.
+    pub fn start_custom(via: Via, dir: TempDir, args: &[&str], setup: impl FnOnce(&mut Command)) -> Operated {
+        let sock = dir.path("admin.sock");
+        let mut all: Vec<&str> = vec!["--admin-socket", sock.to_str().expect("utf-8 temp path")];
+        all.extend_from_slice(args);
+        let mut server = Server::spawn_custom(dir, &all, |cmd| {
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+            setup(cmd);
+        });
+        let stdin = server.child.stdin.take();
+        let stdout = lines_of(server.child.stdout.take().expect("stdout"));
+        Operated { server, via, stdin, stdout, admin: None }
+    }
+
+    pub fn admin_path(&self) -> PathBuf {
+        self.server.dir.path("admin.sock")
+    }
+
+    /// Types a console line on stdin (nothing is read back).
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin already closed");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("write to chatd stdin");
+        stdin.flush().expect("flush chatd stdin");
+    }
+
+    /// Closes the server's standard input (end of file).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next line on the server's stdout, within `wait`.
+    pub fn stdout_line(&mut self, wait: Duration) -> Option<String> {
+        self.stdout.recv_timeout(wait).ok()
+    }
+
+    /// Runs a console command where `via` says; returns the reply, up to and
+    /// including its `OK`/`ERR` line.
+    pub fn console(&mut self, line: &str) -> Vec<String> {
+        match self.via {
+            Via::Stdin => {
+                self.type_line(line);
+                let mut reply = Vec::new();
+                loop {
+                    let l = self
+                        .stdout_line(WAIT)
+                        .unwrap_or_else(|| panic!("no console reply to {line:?} on stdout; so far {reply:?}"));
+                    let done = ends_reply(&l);
+                    reply.push(l);
+                    if done {
+                        return reply;
+                    }
+                }
+            }
+            Via::Socket => {
+                let path = self.admin_path();
+                self.admin.get_or_insert_with(|| AdminClient::connect(&path)).ask(line)
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Operated {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Operated {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
+    }
+}
+
+/// Replaces the `<ts>` field (the second word) of an event line with
+/// `<ts>`, after checking it is RFC 3339 UTC.
+pub fn blank_ts(line: &str) -> String {
+    let mut f: Vec<&str> = line.splitn(3, ' ').collect();
+    assert!(f.len() >= 2, "no <ts> field in {line:?}");
+    assert_ts(f[1]);
+    f[1] = "<ts>";
+    f.join(" ")
+}
