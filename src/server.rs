@@ -371,8 +371,14 @@ impl Server {
         for event in events {
             match event {
                 StdinEvent::Line(line) if line.trim().is_empty() => {}
-                StdinEvent::Line(line) => {
-                    let reply = self.console_line(&line);
+                StdinEvent::Line(_) | StdinEvent::TooLong => {
+                    let reply = match event {
+                        StdinEvent::Line(line) => self.console_line(&line),
+                        _ => vec![format!(
+                            "ERR LINE_TOO_LONG console lines are limited to {} bytes; that line was ignored",
+                            crate::console::CONSOLE_MAX_LINE
+                        )],
+                    };
                     let mut out = std::io::stdout().lock();
                     for l in reply {
                         let _ = writeln!(out, "{l}");

@@ -6,7 +6,6 @@ use common::*;
 use std::time::Duration;
 
 #[test]
-#[ignore = "server bug: the stdin console cuts a line at 4096 bytes and runs the rest as a new command (a NOTICE whose text ends in EXIT shuts the server down)"]
 fn overlong_stdin_line_is_not_split_into_commands() {
     let mut s = Operated::start(Via::Stdin);
     let mut alice = s.join("alice");
@@ -23,7 +22,6 @@ fn overlong_stdin_line_is_not_split_into_commands() {
 }
 
 #[test]
-#[ignore = "server bug: console NOTICE whose text is empty after cleaning sends users `NOTICE <ts> ` (empty text, trailing space) instead of ERR SYNTAX"]
 fn notice_empty_after_cleaning_is_refused() {
     let mut s = Operated::start(Via::Socket);
     let mut alice = s.join("alice");
@@ -32,7 +30,6 @@ fn notice_empty_after_cleaning_is_refused() {
 }
 
 #[test]
-#[ignore = "server bug: console KICK whose reason is empty after cleaning sends `NOTICE <ts> you were kicked: ` and `LEFT <ts> bob kicked: ` (trailing colon and space) instead of the plain forms"]
 fn kick_reason_empty_after_cleaning_is_plain_kicked() {
     let mut s = Operated::start(Via::Socket);
     let mut alice = s.join("alice");

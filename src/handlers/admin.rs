@@ -62,10 +62,14 @@ pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
             Outcome::Continue
         }
         AdminCommand::Notice { text } => {
-            let text = crate::text::sanitize(&text);
-            let ts = ctx.state.ts();
-            let n = ctx.state.broadcast(None, &reply::notice(&ts, &text));
-            out.push(format!("OK NOTICE {n}"));
+            match crate::text::sanitize_nonblank(&text) {
+                Some(text) => {
+                    let ts = ctx.state.ts();
+                    let n = ctx.state.broadcast(None, &reply::notice(&ts, text.trim()));
+                    out.push(format!("OK NOTICE {n}"));
+                }
+                None => out.push("ERR SYNTAX usage: NOTICE <text>".to_string()),
+            }
             Outcome::Continue
         }
         AdminCommand::History { n } => {
@@ -126,7 +130,7 @@ fn kick(ctx: &mut AdminCtx, name: &str, reason: Option<String>) -> String {
     let Some(key) = ctx.state.online(name) else {
         return format!("ERR NO_SUCH_USER {name} is not online");
     };
-    let reason = reason.map(|r| crate::text::sanitize(&r));
+    let reason = reason.and_then(|r| crate::text::sanitize_nonblank(&r)).map(|r| r.trim().to_string());
     let shown = ctx.state.name_of(key).unwrap_or(name).to_string();
     let ts = ctx.state.ts();
     let why = match &reason {
