@@ -56,6 +56,21 @@ pub fn set_keepalive(sock: &impl AsRawFd) -> io::Result<()> {
     set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, KEEPALIVE_PROBES)
 }
 
+/// Listen backlog: std and mio use 128, too few for a join storm of
+/// thousands of clients (overflowing connects wait a second for a SYN
+/// retry). The kernel caps it at net.core.somaxconn.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Raises a listening socket's backlog (calling listen again is how).
+pub fn set_backlog(listener: &impl AsRawFd, backlog: i32) -> io::Result<()> {
+    // SAFETY: listen on a descriptor the caller owns.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Whether an accept error means "out of descriptors or memory": wait for
 /// some to be freed rather than retry at once.
 pub fn is_resource_exhaustion(e: &io::Error) -> bool {

@@ -211,7 +211,12 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Tcp
         let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
         for addr in addrs {
             match TcpListener::bind(addr) {
-                Ok(l) => listeners.push(l),
+                Ok(l) => {
+                    if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                        warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+                    }
+                    listeners.push(l);
+                }
                 // A machine without IPv6 still runs on the default listeners.
                 Err(e) if default_listen && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
                     warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
