@@ -33,7 +33,23 @@ impl Clock {
 
     /// Element-wise maximum with `other`.
     pub fn merge(&mut self, other: &Clock) {
-        // Most merges add no user: raise counters in place, one linear pass.
+        // Commonest case among people who talk to each other: the same
+        // users on both sides. One tight pass, no searching.
+        if self.0.len() == other.0.len() {
+            let mut same = true;
+            for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+                if mine.0 != theirs.0 {
+                    same = false;
+                    break;
+                }
+                mine.1 = mine.1.max(theirs.1);
+            }
+            if same {
+                return;
+            }
+        }
+        // Otherwise raise counters in place, and rebuild only if `other`
+        // names a user this clock lacks.
         let mut missing = false;
         let mut i = 0;
         for &(who, n) in &other.0 {

@@ -298,8 +298,14 @@ impl Server {
             if self.accept_paused {
                 self.retry_accept();
             }
-            self.commit();
+            // Output that promises nothing goes out before the commit's
+            // fsync; replies that promise durability are not in the output
+            // buffers yet (they wait in `after_commit`).
             self.flush_pass();
+            self.commit();
+            if !self.state.to_flush.is_empty() {
+                self.flush_pass();
+            }
             // Deliveries of stored messages just written out.
             if self.store.has_pending_writes() {
                 self.commit();

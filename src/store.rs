@@ -338,7 +338,7 @@ impl Store {
             .iter()
             .map(|&id| {
                 let u = &self.users[id.0 as usize];
-                [u.folded.clone(), u.name.clone(), self.format_clock(&u.clock), u.last_seen.clone()]
+                [u.folded.clone(), u.name.clone(), self.clock_for_disk(&u.clock), u.last_seen.clone()]
             })
             .collect();
         let passwords: Vec<Option<String>> =
@@ -438,7 +438,23 @@ impl Store {
         parts.join(",")
     }
 
-    /// Reads a written-out clock back; names that are not known users and
+    /// A clock in the same `name=n,...` form, in user-number order: the
+    /// database does not need it sorted by name, and this runs for every
+    /// user whose clock moved, every pass.
+    fn clock_for_disk(&self, clock: &Clock) -> String {
+        let mut out = String::with_capacity(clock.entries().len() * 12);
+        for (i, &(id, n)) in clock.entries().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&self.users[id.0 as usize].folded);
+            out.push('=');
+            out.push_str(&n.to_string());
+        }
+        out
+    }
+
+    /// Reads a written-out clock back (any order); names that are not known users and
     /// malformed entries are skipped (a damaged row must not stop the server).
     pub fn parse_clock(&self, text: &str) -> Clock {
         let mut clock = Clock::new();
