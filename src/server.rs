@@ -298,14 +298,10 @@ impl Server {
             if self.accept_paused {
                 self.retry_accept();
             }
-            // Output that promises nothing goes out before the commit's
-            // fsync; replies that promise durability are not in the output
-            // buffers yet (they wait in `after_commit`).
-            self.flush_pass();
+            // Commit before anything of this pass is seen: a recipient never
+            // sees a message (or a clock) that a crash could take back.
             self.commit();
-            if !self.state.to_flush.is_empty() {
-                self.flush_pass();
-            }
+            self.flush_pass();
             // Deliveries of stored messages just written out.
             if self.store.has_pending_writes() {
                 self.commit();
