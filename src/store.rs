@@ -158,6 +158,53 @@ pub struct Store {
     /// Since start: messages logged and transactions committed.
     pub messages_logged: u64,
     pub commits: u64,
+    /// The thread that flushes the WAL to disk every CHECKPOINT_EVERY.
+    checkpointer: Option<Checkpointer>,
+}
+
+/// How often the WAL is made safe on disk (fsync) and copied into the
+/// database file: the most a power cut can take back of what was committed.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// A thread with its own connection that checkpoints the WAL every
+/// CHECKPOINT_EVERY, so the fsyncs never run on the event loop.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> std::io::Result<Checkpointer> {
+        let db = Connection::open(path).map_err(std::io::Error::other)?;
+        db.busy_timeout(Duration::from_secs(1)).map_err(std::io::Error::other)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new().name("chatd-checkpoint".into()).spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                // PASSIVE: copy what no reader still needs, never block the writer.
+                if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    log::warn!("store: checkpoint failed (will retry): {e}");
+                }
+            }
+        })?;
+        Ok(Checkpointer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    /// Stops the checkpointer first: the main connection is then the last
+    /// one, and closing it checkpoints the WAL fully and removes it.
+    fn drop(&mut self) {
+        self.checkpointer = None;
+    }
 }
 
 impl Store {
@@ -183,8 +230,12 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             log::warn!("database {shown}: journal mode is {mode}, not WAL");
         }
-        // FULL: a commit is on disk (WAL fsync) before `stored` is promised.
-        db.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(check)?;
+        // NORMAL: a commit is in the WAL (it survives chatd being killed)
+        // without an fsync on the loop thread; the checkpointer thread makes
+        // it safe from a power cut within CHECKPOINT_EVERY. Autocheckpoint is
+        // off so the loop never does a checkpoint's fsyncs itself.
+        db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")
+            .map_err(check)?;
         db.busy_timeout(BUSY_TIMEOUT).map_err(check)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let step = format!(
@@ -207,8 +258,11 @@ impl Store {
             path: path.to_path_buf(),
             messages_logged: 0,
             commits: 0,
+            checkpointer: None,
         };
         store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
+        store.checkpointer =
+            Some(Checkpointer::start(path).map_err(|e| format!("cannot start the checkpoint thread: {e}"))?);
         Ok(store)
     }
 

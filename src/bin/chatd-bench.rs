@@ -203,11 +203,13 @@ fn run(opts: Options) -> io::Result<String> {
     let o = bench.opts.clone();
     let line = match o.workload {
         Workload::JoinStorm => {
-            if o.proto == Proto::Chatd {
-                // Every client sees a JOINED for each client that joined after it.
-                let expected = (o.clients * (o.clients - 1) / 2) as u64;
-                bench.pump_until(|b| b.tally.joins_seen >= expected)?;
-            }
+            // Every client sees the join of each client that joined after it
+            // (IRC also echoes a client's own JOIN to it).
+            let expected = match o.proto {
+                Proto::Chatd => o.clients * (o.clients - 1) / 2,
+                Proto::Irc => o.clients * (o.clients + 1) / 2,
+            } as u64;
+            bench.pump_until(|b| b.tally.joins_seen >= expected)?;
             let secs = start.elapsed().as_secs_f64();
             let rss = bench.opts.pid.and_then(rss_kib);
             format!(
