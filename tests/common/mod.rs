@@ -919,3 +919,68 @@ pub fn blank_ts(line: &str) -> String {
     f[1] = "<ts>";
     f.join(" ")
 }
+
+// ---- helpers for the hardening tests ----------------------------------------
+
+impl Server {
+    /// A size field of the server's `/proc/<pid>/status` (`VmRSS`, `VmHWM`,
+    /// ...), in bytes. Linux only, as is the server.
+    pub fn proc_status_bytes(&self, field: &str) -> u64 {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in {path}"));
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("bad line in {path}: {line:?}"));
+        kb * 1024
+    }
+
+    /// True while the server process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Panics if a log line so far reports a panic (of any server thread).
+    pub fn assert_no_panic_logged(&self) {
+        let panics: Vec<String> = self.log_so_far().into_iter().filter(|l| l.contains("panicked")).collect();
+        assert!(panics.is_empty(), "the server logged a panic: {panics:?}");
+    }
+}
+
+/// A small seeded pseudo-random generator (xorshift64*), so random test
+/// input is the same on every run and a failure can be replayed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        (self.next_u64() >> 56) as u8
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}

@@ -1,0 +1,80 @@
+//! Fuzz target: a line -> a command (`src/command.rs`), for a connection
+//! that has joined and one that has not.
+//!
+//! The input is tried twice: as one line (invalid UTF-8 replaced, as
+//! framing does) and as the lines framing makes of it, so the parser also
+//! sees what really reaches it. It must never panic, and what it returns
+//! must keep the promises the handlers rely on.
+#![no_main]
+
+use chatd::command::{parse, Command, MAX_MCAST};
+use chatd::framing::{decode_all, Frame};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    check(&String::from_utf8_lossy(data));
+    for frame in decode_all(1024, data).0 {
+        if let Frame::Line(line) = frame {
+            check(&line);
+        }
+    }
+});
+
+fn check(line: &str) {
+    for joined in [false, true] {
+        match parse(line, joined) {
+            Ok(cmd) => check_command(&cmd, joined, line),
+            Err(e) => {
+                // One wire line, whatever the input held.
+                let wire = e.line();
+                assert!(wire.ends_with("\r\n"), "{wire:?}");
+                let body = &wire[..wire.len() - 2];
+                assert!(!body.contains(['\r', '\n']), "error line split in two: {wire:?}");
+                assert!(body.len() <= 512, "error line of {} bytes for {line:?}", body.len());
+            }
+        }
+    }
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && !s.contains([' ', '\t'])
+}
+
+fn check_command(cmd: &Command, joined: bool, line: &str) {
+    let needs_join =
+        !matches!(cmd, Command::Join { .. } | Command::Leave { .. } | Command::Help { .. } | Command::Ping { .. });
+    assert!(joined || !needs_join, "{cmd:?} accepted before JOIN from {line:?}");
+    match cmd {
+        Command::Join { name, password } => {
+            assert!(is_word(name), "{cmd:?}");
+            assert!(password.as_deref().is_none_or(is_word), "{cmd:?}");
+        }
+        Command::Msg { to, text } => {
+            assert!(is_word(to), "{cmd:?}");
+            check_text(text, cmd);
+        }
+        Command::Mcast { to, text } => {
+            assert!(!to.is_empty() && to.len() <= MAX_MCAST, "{cmd:?}");
+            for (i, a) in to.iter().enumerate() {
+                assert!(is_word(a) && !a.contains(','), "{cmd:?}");
+                assert!(to[..i].iter().all(|b| !b.eq_ignore_ascii_case(a)), "duplicate in {cmd:?}");
+            }
+            check_text(text, cmd);
+        }
+        Command::All { text } => check_text(text, cmd),
+        Command::History { n } => assert!(n.is_none_or(|n| n >= 1), "{cmd:?}"),
+        Command::Register { password } => assert!(is_word(password), "{cmd:?}"),
+        Command::Leave { reason } => {
+            if let Some(r) = reason {
+                check_text(r, cmd);
+            }
+        }
+        Command::Who | Command::Clock { .. } | Command::Help { .. } | Command::Ping { .. } => {}
+    }
+}
+
+/// A text argument: the rest of the line, leading blanks removed, not blank.
+fn check_text(text: &str, cmd: &Command) {
+    assert!(!text.starts_with([' ', '\t']), "{cmd:?}");
+    assert!(!text.trim_matches([' ', '\t']).is_empty(), "{cmd:?}");
+}
