@@ -71,6 +71,17 @@ pub fn set_backlog(listener: &impl AsRawFd, backlog: i32) -> io::Result<()> {
     }
 }
 
+/// Gives memory that is free inside the heap back to the system. After a
+/// burst (a join storm, a flood of broadcasts) the allocator keeps the pages
+/// it used; the loop calls this when it goes idle so the server shrinks back.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Whether an accept error means "out of descriptors or memory": wait for
 /// some to be freed rather than retry at once.
 pub fn is_resource_exhaustion(e: &io::Error) -> bool {

@@ -60,6 +60,8 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX);
 /// How long EXIT and SIGTERM wait for output to reach the users.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+/// At most how often an idle loop hands free heap memory back.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to receive its last replies.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
@@ -270,8 +272,21 @@ impl Server {
         crate::systemd::notify("READY=1");
         self.watchdog = crate::systemd::watchdog_interval().map(|every| (every, Instant::now()));
         let mut events = Events::with_capacity(1024);
+        let mut busy_since_trim = false;
+        let mut last_trim = Instant::now();
         while !self.exit {
-            let timeout = self.poll_timeout();
+            let mut timeout = self.poll_timeout();
+            let idle = timeout.is_none_or(|t| t >= Duration::from_millis(50));
+            if idle && busy_since_trim {
+                let due = TRIM_EVERY.saturating_sub(last_trim.elapsed());
+                if due.is_zero() {
+                    crate::os::release_free_memory();
+                    (busy_since_trim, last_trim) = (false, Instant::now());
+                } else {
+                    timeout = Some(timeout.map_or(due, |t| t.min(due))); // wake up to trim
+                }
+            }
+            busy_since_trim |= !idle || !events.is_empty();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;

@@ -140,7 +140,7 @@ pub struct Store {
     /// Users whose row (name, password, clock, last seen) changed in memory
     /// and is not yet on disk: written at the next commit, and kept for the
     /// one after if that commit fails, so memory and disk never part ways.
-    dirty_users: HashSet<UserId>,
+    dirty_users: DirtySet,
     /// Stored messages written to their recipient, not yet removed on disk.
     delivered: HashSet<(String, i64)>,
     /// Password changes of this pass: (user, previous hash), undone in
@@ -160,6 +160,42 @@ pub struct Store {
     pub commits: u64,
     /// The thread that flushes the WAL to disk every CHECKPOINT_EVERY.
     checkpointer: Option<Checkpointer>,
+}
+
+/// Users changed since the last successful commit: a flag per user and the
+/// list of those flagged, so marking one (done for every delivery) costs no
+/// hashing.
+#[derive(Debug, Default)]
+struct DirtySet {
+    flags: Vec<bool>,
+    list: Vec<UserId>,
+}
+
+impl DirtySet {
+    fn insert(&mut self, id: UserId) {
+        let i = id.0 as usize;
+        if i >= self.flags.len() {
+            self.flags.resize(i + 1, false);
+        }
+        if !self.flags[i] {
+            self.flags[i] = true;
+            self.list.push(id);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &UserId> {
+        self.list.iter()
+    }
+
+    fn clear(&mut self) {
+        for id in self.list.drain(..) {
+            self.flags[id.0 as usize] = false;
+        }
+    }
 }
 
 /// How often the WAL is made safe on disk (fsync) and copied into the
@@ -249,7 +285,7 @@ impl Store {
             db,
             users: Vec::new(),
             ids: HashMap::new(),
-            dirty_users: HashSet::new(),
+            dirty_users: DirtySet::default(),
             delivered: HashSet::new(),
             password_undo: Vec::new(),
             retry_at: None,
@@ -486,7 +522,7 @@ impl Store {
             return "-".to_string();
         }
         let mut named: Vec<(&str, u64)> =
-            clock.entries().iter().map(|&(id, n)| (self.users[id.0 as usize].folded.as_str(), n)).collect();
+            clock.entries().map(|(id, n)| (self.users[id.0 as usize].folded.as_str(), n)).collect();
         named.sort_unstable();
         let parts: Vec<String> = named.iter().map(|(name, n)| format!("{name}={n}")).collect();
         parts.join(",")
@@ -496,8 +532,8 @@ impl Store {
     /// database does not need it sorted by name, and this runs for every
     /// user whose clock moved, every pass.
     fn clock_for_disk(&self, clock: &Clock) -> String {
-        let mut out = String::with_capacity(clock.entries().len() * 12);
-        for (i, &(id, n)) in clock.entries().iter().enumerate() {
+        let mut out = String::new();
+        for (i, (id, n)) in clock.entries().enumerate() {
             if i > 0 {
                 out.push(',');
             }
