@@ -110,7 +110,7 @@ run() {
     case $workload in
         W1) args=(-c 100 -m 200 -s 64 -w 8 -t 120 broadcast) ;;
         W2) args=(-c 200 --senders 20 --rate 50 --seconds "$([ "$quick" = 1 ] && echo 3 || echo 10)" -t 120 latency) ;;
-        W3) args=(-c 5000 --seconds 3 --pid "$pid" -t 120 idle) ;;
+        W3) args=(-c 5000 --seconds 3 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" idle) ;;
         JS) args=(-c 5000 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" joinstorm) ;;
     esac
     local line
@@ -138,8 +138,8 @@ done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
 figure() {   # WORKLOAD SERVER FIELD -> median of that field over the runs
-    local lines=${results[$1,$2]}
-    grep -v '^failed' <<<"$lines" | grep . | while read -r l; do field "$3" "$l"; done | grep . | median
+    local lines=${results[$1,$2]:-}
+    { grep -v '^failed' <<<"$lines" | grep . | while read -r l; do field "$3" "$l"; done | grep . || true; } | median
 }
 
 echo
@@ -169,7 +169,7 @@ row "join storm 5000: seconds" JS secs 1
 row "join storm 5000: server RSS at end (MiB)" JS server_rss_mib 1
 for w in W1 W2; do
     for s in "${servers[@]}"; do
-        lost=$(grep -v '^failed' <<<"${results[$w,$s]}" | grep -o ' lost=[0-9]*\| dup=[0-9]*\| reordered=[0-9]*' | awk -F= '{ n += $2 } END { print n + 0 }')
+        lost=$({ grep -v '^failed' <<<"${results[$w,$s]:-}" | grep -o ' lost=[0-9]*\| dup=[0-9]*\| reordered=[0-9]*' || true; } | awk -F= '{ n += $2 } END { print n + 0 }')
         echo "$w $s: lost+duplicated+reordered over all runs = $lost"
     done
 done

@@ -89,7 +89,7 @@ pub const TABLE: &[Spec] = &[
     Spec { name: "HISTORY", kind: Kind::History, min: 0, max: 1, text: false, needs_join: true,
         usage: "HISTORY [n]", help: "show the last n messages you may see (default 20)" },
     Spec { name: "REGISTER", kind: Kind::Register, min: 1, max: 1, text: false, needs_join: true,
-        usage: "REGISTER <password>", help: "protect your name with a password (6-64 characters, no spaces)" },
+        usage: "REGISTER <password> (one word, 6-64 characters)", help: "protect your name with a password" },
     Spec { name: "CLOCK", kind: Kind::Clock, min: 0, max: 1, text: false, needs_join: true,
         usage: "CLOCK [ON|OFF]", help: "show your vector clock; ON adds message clocks to what you receive" },
     Spec { name: "LEAVE", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,

@@ -7,15 +7,16 @@
 //! 2. run pass: read and decode each readable connection's lines and
 //!    dispatch them to `handlers/`, at most [`LINES_PER_PASS`] per connection
 //!    so one busy client cannot hold up the rest;
-//! 3. close pass: connections marked closing (by a handler, a failed read,
-//!    or sendq) are removed here, never from inside a handler, and their
-//!    `LEFT` is announced;
-//! 4. group commit: the store writes of the pass are committed in one
-//!    transaction; only then are the replies that promise durability
-//!    (`OK MSG bob stored`) queued, or `ERR STORAGE` if the commit failed;
-//! 5. flush pass: write every connection's queued output, at most
+//! 3. group commit: the store writes of the pass are committed in one
+//!    transaction, before anything of the pass reaches a socket; only then
+//!    are the replies that promise durability (`OK MSG bob stored`) queued,
+//!    or `ERR STORAGE` if the commit failed;
+//! 4. flush pass: write every connection's queued output, at most
 //!    `conn::WRITE_CAP` bytes each; WRITABLE interest only while bytes
-//!    remain. Stored messages written out leave the offline queue.
+//!    remain. Stored messages written out leave the offline queue;
+//! 5. close pass: connections marked closing (by a handler, a failed read,
+//!    or sendq) are removed here, never from inside a handler, once their
+//!    last output is out, and their `LEFT` is announced.
 //!
 //! Timers (join_timeout, flood control, the systemd watchdog) bound the poll
 //! timeout. Password hashing (`auth.rs`) and the stdin console
@@ -309,15 +310,17 @@ impl Server {
             self.expire_joins();
             self.release_throttled();
             self.run_pass();
-            self.close_pass();
-            if self.accept_paused {
-                self.retry_accept();
-            }
             // Commit before anything of this pass is seen: a recipient never
             // sees a message (or a clock) that a crash could take back.
             self.commit();
             self.flush_pass();
-            // Deliveries of stored messages just written out.
+            // After the flush, so a closing connection's last replies are out;
+            // its LEFT goes to the others in the next pass.
+            self.close_pass();
+            if self.accept_paused {
+                self.retry_accept();
+            }
+            // Leaves, and deliveries of stored messages just written out.
             if self.store.has_pending_writes() {
                 self.commit();
             }

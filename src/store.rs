@@ -160,6 +160,9 @@ pub struct Store {
     pub commits: u64,
     /// The thread that flushes the WAL to disk every CHECKPOINT_EVERY.
     checkpointer: Option<Checkpointer>,
+    /// Each user's place in name order (index: UserId), for writing clocks
+    /// sorted by name; worked out again when users were added.
+    name_ranks: std::cell::RefCell<Vec<u32>>,
 }
 
 /// Users changed since the last successful commit: a flag per user and the
@@ -295,6 +298,7 @@ impl Store {
             messages_logged: 0,
             commits: 0,
             checkpointer: None,
+            name_ranks: std::cell::RefCell::new(Vec::new()),
         };
         store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
         store.checkpointer =
@@ -517,29 +521,44 @@ impl Store {
     // ---- vector clocks -------------------------------------------------------
 
     /// A clock as written out: `alice=3,bob=1`, sorted by name; `-` if empty.
+    /// Done for every message sent, so the users' order by name is kept
+    /// (worked out again only after a new user appears) and no entry is
+    /// formatted through an allocation of its own.
     pub fn format_clock(&self, clock: &Clock) -> String {
         if clock.is_empty() {
             return "-".to_string();
         }
-        let mut named: Vec<(&str, u64)> =
-            clock.entries().map(|(id, n)| (self.users[id.0 as usize].folded.as_str(), n)).collect();
-        named.sort_unstable();
-        let parts: Vec<String> = named.iter().map(|(name, n)| format!("{name}={n}")).collect();
-        parts.join(",")
+        let mut ranks = self.name_ranks.borrow_mut();
+        if ranks.len() != self.users.len() {
+            let mut order: Vec<usize> = (0..self.users.len()).collect();
+            order.sort_unstable_by(|&a, &b| self.users[a].folded.cmp(&self.users[b].folded));
+            ranks.resize(order.len(), 0);
+            for (rank, &id) in order.iter().enumerate() {
+                ranks[id] = rank as u32;
+            }
+        }
+        let mut entries: Vec<(u32, UserId, u64)> =
+            clock.entries().map(|(id, n)| (ranks[id.0 as usize], id, n)).collect();
+        entries.sort_unstable_by_key(|e| e.0);
+        self.write_clock(entries.into_iter().map(|(_, id, n)| (id, n)))
     }
 
     /// A clock in the same `name=n,...` form, in user-number order: the
     /// database does not need it sorted by name, and this runs for every
     /// user whose clock moved, every pass.
     fn clock_for_disk(&self, clock: &Clock) -> String {
+        self.write_clock(clock.entries())
+    }
+
+    fn write_clock(&self, entries: impl Iterator<Item = (UserId, u64)>) -> String {
+        use std::fmt::Write;
         let mut out = String::new();
-        for (i, (id, n)) in clock.entries().enumerate() {
+        for (i, (id, n)) in entries.enumerate() {
             if i > 0 {
                 out.push(',');
             }
             out.push_str(&self.users[id.0 as usize].folded);
-            out.push('=');
-            out.push_str(&n.to_string());
+            let _ = write!(out, "={n}");
         }
         out
     }

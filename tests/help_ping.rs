@@ -54,7 +54,7 @@ fn help_is_case_insensitive_and_can_show_one_command() {
     assert_eq!(ok, "OK HELP");
     assert!(lines[0].starts_with("HELP MSG <name> <text>"), "{lines:?}");
     assert_eq!(lines[1..], ["HELP (works after JOIN)"]);
-    assert_eq!(c.ask("HELP nosuch"), "ERR SYNTAX nosuch is not a command; HELP lists them all");
+    assert_eq!(c.ask("HELP nosuch"), "ERR UNKNOWN_COMMAND nosuch is not a command; HELP lists them all");
 }
 
 #[test]

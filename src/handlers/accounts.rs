@@ -17,7 +17,7 @@ pub fn register(ctx: &mut Ctx, password: String) -> Result<(), Error> {
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
         return Err(Error::new(
             Code::Syntax,
-            format!("usage: REGISTER <password> (a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters)"),
+            format!("usage: REGISTER <password> (one word, {MIN_PASSWORD} to {MAX_PASSWORD} characters)"),
         ));
     }
     ctx.submit_auth(AuthStep::Register, Job::Hash { password })

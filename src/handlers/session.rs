@@ -95,10 +95,11 @@ pub fn who(ctx: &mut Ctx) -> Result<(), Error> {
 pub fn help(ctx: &mut Ctx, topic: Option<&str>) -> Result<(), Error> {
     if let Some(topic) = topic {
         let Some(spec) = crate::command::lookup(topic) else {
-            return Err(Error::new(Code::Syntax, format!("{topic} is not a command; HELP lists them all")));
+            let topic: String = crate::text::sanitize(topic).chars().take(32).collect();
+            return Err(Error::new(Code::UnknownCommand, format!("{topic} is not a command; HELP lists them all")));
         };
         ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));
-        if spec.needs_join {
+        if spec.needs_join && ctx.state.name_of(ctx.key).is_none() {
             ctx.reply(&reply::help_line("(works after JOIN)"));
         }
         ctx.reply(&reply::ok("HELP", ""));
@@ -111,7 +112,7 @@ pub fn help(ctx: &mut Ctx, topic: Option<&str>) -> Result<(), Error> {
     let hint = if joined {
         "Plain text is not sent: start it with ALL (everyone) or MSG <name> (one person)."
     } else {
-        "Start with JOIN <name>; only JOIN, HELP, PING and QUIT work before that."
+        "Start with JOIN <name>; only JOIN, HELP, PING and LEAVE/QUIT work before that."
     };
     ctx.reply(&reply::help_line(hint));
     ctx.reply(&reply::ok("HELP", ""));
