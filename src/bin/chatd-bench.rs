@@ -188,6 +188,11 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: Options) -> io::Result<String> {
+    // Thousands of connections need thousands of descriptors.
+    let limit = chatd::os::raise_nofile_limit()?;
+    if (opts.clients as u64) + 16 > limit {
+        return Err(io::Error::other(format!("{} clients need more descriptors than the limit {limit}", opts.clients)));
+    }
     let mut bench = Bench {
         padding: "x".repeat(opts.size),
         opts,
@@ -229,12 +234,20 @@ fn run(opts: Options) -> io::Result<String> {
                 (Some(a), Some(b)) => format!("{:.2}", (b.saturating_sub(a)) as f64 / o.clients as f64),
                 _ => "-".into(),
             };
+            // Then one broadcast from the first client: does it reach all?
+            let others = (o.clients - 1) as u64;
+            bench.send_payload(0);
+            bench.flush(0)?;
+            let sent = Instant::now();
+            let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
             format!(
-                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn}",
+                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={}/{others} broadcast_secs={:.2}",
                 o.clients,
                 bench.clients.iter().filter(|c| c.joined).count(),
                 rss_before.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
                 rss_after.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                bench.tally.deliveries,
+                sent.elapsed().as_secs_f64(),
             )
         }
         Workload::Broadcast => bench.broadcast()?,
