@@ -7,17 +7,6 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-/// bob is known and offline; alice and carol are online.
-fn bob_offline(s: &Server) -> (Client, Client) {
-    let mut bob = s.join("bob");
-    assert_eq!(bob.ask("QUIT"), "OK LEAVE");
-    assert!(bob.closed_within(WAIT));
-    let mut alice = s.join("alice");
-    let carol = s.join("carol");
-    alice.event_ts("JOINED", "carol");
-    (alice, carol)
-}
-
 fn assert_storage_error(reply: &str, what: &str) {
     assert!(reply.starts_with("ERR STORAGE "), "{what}: {reply:?}");
 }

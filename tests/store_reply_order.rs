@@ -5,17 +5,6 @@
 mod common;
 use common::*;
 
-/// bob is known and offline; alice and carol are online.
-fn bob_offline(s: &Server) -> (Client, Client) {
-    let mut bob = s.join("bob");
-    assert_eq!(bob.ask("QUIT"), "OK LEAVE");
-    assert!(bob.closed_within(WAIT));
-    let mut alice = s.join("alice");
-    let carol = s.join("carol");
-    alice.event_ts("JOINED", "carol");
-    (alice, carol)
-}
-
 #[test]
 fn replies_after_a_stored_reply_come_in_command_order() {
     let s = Server::start();

@@ -199,25 +199,7 @@ impl Client {
 
     /// The next line within `wait`, or None.
     pub fn try_line(&mut self, wait: Duration) -> Option<String> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut raw: Vec<u8> = self.buf.drain(..=i).collect();
-                assert!(raw.ends_with(b"\r\n"), "server line without CRLF: {raw:?}");
-                raw.truncate(raw.len() - 2);
-                return Some(String::from_utf8(raw).expect("server sent invalid UTF-8"));
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => return None,
-            }
-        }
+        read_crlf_line(&mut self.stream, &mut self.buf, wait)
     }
 
     /// Reads lines until one starts with `prefix`; returns it. Lines before
@@ -259,6 +241,31 @@ impl Client {
             }
         }
         false
+    }
+}
+
+/// The next CRLF-terminated line from `stream` (CRLF checked and removed),
+/// using `buf` for bytes read past it; None after `wait` or at end of file.
+/// Client sockets and the admin socket share it.
+fn read_crlf_line(stream: &mut impl Read, buf: &mut Vec<u8>, wait: Duration) -> Option<String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            let mut raw: Vec<u8> = buf.drain(..=i).collect();
+            assert!(raw.ends_with(b"\r\n"), "server line without CRLF: {raw:?}");
+            raw.truncate(raw.len() - 2);
+            return Some(String::from_utf8(raw).expect("server sent invalid UTF-8"));
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return None,
+        }
     }
 }
 
@@ -762,25 +769,7 @@ impl AdminClient {
 
     /// The next line (CRLF checked and removed), or None after `wait` or at EOF.
     pub fn try_line(&mut self, wait: Duration) -> Option<String> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut raw: Vec<u8> = self.buf.drain(..=i).collect();
-                assert!(raw.ends_with(b"\r\n"), "admin line without CRLF: {raw:?}");
-                raw.truncate(raw.len() - 2);
-                return Some(String::from_utf8(raw).expect("admin socket sent invalid UTF-8"));
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => return None,
-            }
-        }
+        read_crlf_line(&mut self.stream, &mut self.buf, wait)
     }
 
     /// Sends a command and returns its reply, up to and including the
@@ -983,4 +972,16 @@ impl Rng {
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
+}
+
+/// Store tests' starting point: bob is known and offline; alice and carol
+/// are online (alice has read carol's JOINED).
+pub fn bob_offline(s: &Server) -> (Client, Client) {
+    let mut bob = s.join("bob");
+    assert_eq!(bob.ask("QUIT"), "OK LEAVE");
+    assert!(bob.closed_within(WAIT));
+    let mut alice = s.join("alice");
+    let carol = s.join("carol");
+    alice.event_ts("JOINED", "carol");
+    (alice, carol)
 }
