@@ -33,8 +33,6 @@ pub enum Close {
     AuthFailures,
     /// KICK from the console, with the operator's reason.
     Kicked(Option<String>),
-    /// The server is shutting down.
-    Shutdown,
 }
 
 impl Close {
@@ -49,7 +47,6 @@ impl Close {
     fn reason_str(&self) -> &str {
         match self {
             Close::Kicked(_) => "kicked",
-            Close::Shutdown => "server shutdown",
             Close::Leave(r) => r.as_deref().unwrap_or(""),
             Close::Closed | Close::Error => "connection closed",
             Close::SendqExceeded => "sendq exceeded",
