@@ -230,17 +230,7 @@ impl Client {
 
     /// True once the server has closed the connection (reads EOF).
     pub fn closed_within(&mut self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
-        let mut chunk = [0u8; 4096];
-        while Instant::now() < deadline {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return true,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => return true,
-            }
-        }
-        false
+        wait_closed(&mut self.stream, &mut self.buf, wait)
     }
 }
 
@@ -267,6 +257,22 @@ fn read_crlf_line(stream: &mut impl Read, buf: &mut Vec<u8>, wait: Duration) -> 
             Err(_) => return None,
         }
     }
+}
+
+/// True once the peer has closed `stream` (end of file or an error) within
+/// `wait`; bytes read meanwhile are kept in `buf`.
+fn wait_closed(stream: &mut impl Read, buf: &mut Vec<u8>, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut chunk = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// The `<ts>` field must be RFC 3339 UTC with seconds.
@@ -789,17 +795,7 @@ impl AdminClient {
 
     /// True once the server has closed this connection.
     pub fn closed_within(&mut self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
-        let mut chunk = [0u8; 4096];
-        while Instant::now() < deadline {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return true,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(_) => return true,
-            }
-        }
-        false
+        wait_closed(&mut self.stream, &mut self.buf, wait)
     }
 }
 
