@@ -71,51 +71,13 @@ impl Server {
     /// Starts chatd in a given directory (its database lives there), so a
     /// test can restart a server on the same files.
     pub fn start_in(dir: TempDir, args: &[&str], toml: &str) -> Server {
-        let mut cmd = Command::new(bin());
-        cmd.current_dir(&dir.0)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if !args.iter().any(|a| *a == "-l" || *a == "--listen") {
-            cmd.args(["-l", "127.0.0.1:0"]);
-        }
-        if !args.iter().any(|a| *a == "-d" || *a == "--db") {
-            cmd.arg("-d").arg(dir.path("chatd.db"));
-        }
+        let mut cmd = Server::command_in(&dir, args);
         if !toml.is_empty() {
             let conf = dir.path("chatd.toml");
             std::fs::write(&conf, toml).expect("write config");
             cmd.arg("-c").arg(conf);
         }
-        cmd.args(args);
-        let mut child = cmd.spawn().expect("start chatd");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + WAIT;
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(a) = line.split("listening on ").nth(1) {
-                        break a.trim().parse().expect("listen address");
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("chatd did not start listening");
-                }
-            }
-        };
-        Server { child, addr, log: rx, dir }
+        Server::launch(dir, cmd)
     }
 
     /// Connects a client and reads its HELLO line.
@@ -642,7 +604,7 @@ use std::process::{ChildStdin, ExitStatus};
 
 impl Server {
     /// The Command `start_in` runs (flags, temp db, RUST_LOG, stdio), not
-    /// yet started.
+    /// yet started (`-c` from `start_in` goes after the test's flags).
     pub fn command_in(dir: &TempDir, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.current_dir(&dir.0)
@@ -679,13 +641,10 @@ impl Server {
         let mut seen = Vec::new();
         let addr = loop {
             match early.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    let addr = line.split("listening on ").nth(1).map(|a| a.trim().parse().expect("listen address"));
-                    seen.push(line);
-                    if let Some(addr) = addr {
-                        break addr;
-                    }
-                }
+                Ok(line) => match line.split("listening on ").nth(1) {
+                    Some(a) => break a.trim().parse().expect("listen address"),
+                    None => seen.push(line),
+                },
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -693,8 +652,8 @@ impl Server {
                 }
             }
         };
-        // Unlike start_in, `log` starts at the first line, so wait_log also
-        // finds what was logged before "listening on".
+        // `log` starts at the first line, so wait_log also finds what was
+        // logged before; the "listening on" line that gave `addr` is taken.
         let (tx, log) = mpsc::channel();
         std::thread::spawn(move || {
             for line in seen.into_iter().chain(early.iter()) {
