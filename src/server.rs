@@ -335,14 +335,10 @@ impl Server {
         let Some(conn) = self.state.conns.get_mut(key) else { return };
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             conn.readable = true;
-            if !conn.queued_run {
-                conn.queued_run = true;
-                self.to_run.push(key);
-            }
+            self.schedule_run(key);
         }
-        if event.is_writable() && !conn.queued_flush {
-            conn.queued_flush = true;
-            self.state.to_flush.push(key);
+        if event.is_writable() {
+            self.state.schedule_flush(key);
         }
     }
 
@@ -503,11 +499,10 @@ impl Server {
                 }
             }
             // Capped connections re-list themselves; blocked ones wait for events.
-            for (key, conn) in self.state.conns.iter_mut() {
-                if conn.unsent() > 0 && !conn.queued_flush && !conn.want_write {
-                    conn.queued_flush = true;
-                    self.state.to_flush.push(key);
-                }
+            let capped: Vec<usize> =
+                self.state.conns.iter().filter(|(_, c)| c.unsent() > 0 && !c.want_write).map(|(k, _)| k).collect();
+            for key in capped {
+                self.state.schedule_flush(key);
             }
         }
         for key in self.state.conns.iter().map(|(k, _)| k).collect::<Vec<_>>() {
@@ -599,8 +594,7 @@ impl Server {
         self.join_deadlines.push_back((deadline, key, id));
         // Bytes may already be waiting; reading finds out.
         conn.readable = true;
-        conn.queued_run = true;
-        self.to_run.push(key);
+        self.schedule_run(key);
         self.state.send(key, &reply::hello());
     }
 
@@ -636,10 +630,7 @@ impl Server {
                 continue;
             }
             conn.throttled = false;
-            if !conn.queued_run {
-                conn.queued_run = true;
-                self.to_run.push(key);
-            }
+            self.schedule_run(key);
         }
     }
 
@@ -650,12 +641,7 @@ impl Server {
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             conn.queued_run = false;
             if self.run_conn(key) {
-                if let Some(conn) = self.state.conns.get_mut(key) {
-                    if !conn.queued_run {
-                        conn.queued_run = true;
-                        self.to_run.push(key);
-                    }
-                }
+                self.schedule_run(key);
             }
         }
     }
@@ -711,20 +697,18 @@ impl Server {
             }
             let (used, frame) = conn.decoder.decode(&conn.inbuf[conn.inpos..]);
             conn.inpos += used;
+            if frame.is_some() {
+                conn.flood.spend(rate);
+            }
             if conn.decoder.has_replies() {
-                let answers = conn.decoder.take_replies();
                 // Telnet negotiation bytes are not text; they bypass reply.rs.
-                if !conn.queue(&answers, self.config.max_sendq) {
-                    self.state.close(key, Close::SendqExceeded);
-                    return false;
-                }
-                if !conn.queued_flush {
-                    conn.queued_flush = true;
-                    self.state.to_flush.push(key);
+                let answers = conn.decoder.take_replies();
+                self.state.send_bytes(key, &answers);
+                if self.state.conns.get(key).is_none_or(|c| c.closing.is_some()) {
+                    return false; // sendq exceeded by the answers
                 }
             }
             if let Some(frame) = frame {
-                conn.flood.spend(rate);
                 budget -= 1;
                 self.handle(key, frame);
             }
@@ -833,6 +817,7 @@ impl Server {
                 Ok(Flushed::All) => false,
                 Ok(Flushed::Blocked) => true,
                 Ok(Flushed::Capped) => {
+                    // Listed again for the next pass.
                     conn.queued_flush = true;
                     self.state.to_flush.push(key);
                     false

@@ -54,18 +54,30 @@ impl State {
     /// would pass max_sendq is marked to be dropped instead: the others
     /// never wait for it.
     pub fn send(&mut self, key: usize, line: &str) {
+        self.send_bytes(key, line.as_bytes());
+    }
+
+    /// `send` for bytes that are not a text line (telnet answers).
+    pub fn send_bytes(&mut self, key: usize, bytes: &[u8]) {
         let Some(conn) = self.conns.get_mut(key) else { return };
         if conn.closing.is_some() {
             return; // a connection on its way out gets nothing more
         }
-        if conn.queue(line.as_bytes(), self.max_sendq) {
+        if conn.queue(bytes, self.max_sendq) {
+            self.schedule_flush(key);
+        } else {
+            conn.discard_output();
+            self.close(key, Close::SendqExceeded);
+        }
+    }
+
+    /// Lists a connection for the next flush pass (once).
+    pub fn schedule_flush(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
             if !conn.queued_flush {
                 conn.queued_flush = true;
                 self.to_flush.push(key);
             }
-        } else {
-            conn.discard_output();
-            self.close(key, Close::SendqExceeded);
         }
     }
 
