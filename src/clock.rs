@@ -118,6 +118,178 @@ impl Clock {
     }
 }
 
+/// Every known user's clock, with broadcasts applied lazily.
+///
+/// An ALL reaches every joined user, and would merge the message's clock
+/// into each of them: with a hundred users talking, a hundred merges of a
+/// hundred entries for every message. The book keeps instead, for the
+/// joined users, an accumulator: the element-wise maximum of every
+/// broadcast since they joined. A joined user's clock is then the maximum
+/// of its own `base` and its accumulator, with its own entry kept apart
+/// (`own`, one increment per delivery). The clock is worked out
+/// ([`Clocks::get`]) when it is read, for a private message, a LEAVE, and
+/// once a pass for every user whose clock moved, so it can be saved.
+///
+/// Users who joined while the accumulator held broadcasts they never got
+/// start a new one (a cohort); every broadcast goes into all the cohorts.
+/// [`Clocks::settle`] folds the accumulators into the users once a pass,
+/// after which one empty cohort is left. The result is the same clock,
+/// entry for entry, as merging at every delivery (see the tests).
+#[derive(Debug, Default)]
+pub struct Clocks {
+    users: Vec<Entry>,
+    /// Accumulators of the joined users' cohorts; the last is the one new
+    /// joiners enter while it is empty.
+    cohorts: Vec<Clock>,
+    /// Joined users (position in this list: `Entry::slot`).
+    joined: Vec<UserId>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// The clock up to the last time it was worked out (own entry included).
+    base: Clock,
+    /// The user's own entry, always current.
+    own: u64,
+    /// Joined: index of the cohort and place in `Clocks::joined`.
+    cohort: Option<usize>,
+    slot: usize,
+}
+
+impl Clocks {
+    pub fn new() -> Clocks {
+        Clocks { cohorts: vec![Clock::new()], ..Clocks::default() }
+    }
+
+    /// Adds a user (the next number) with the clock read from disk.
+    pub fn add(&mut self, id: UserId, clock: Clock) {
+        let i = id.0 as usize;
+        if i >= self.users.len() {
+            self.users.resize_with(i + 1, Entry::default);
+        }
+        self.users[i] = Entry { own: clock.get(id), base: clock, cohort: None, slot: 0 };
+    }
+
+    /// A user's clock as it is now.
+    pub fn get(&mut self, id: UserId) -> &Clock {
+        self.work_out(id);
+        &self.users[id.0 as usize].base
+    }
+
+    /// Folds the user's accumulator and own entry into its base.
+    fn work_out(&mut self, id: UserId) {
+        let e = &mut self.users[id.0 as usize];
+        if let Some(c) = e.cohort {
+            if !self.cohorts[c].is_empty() {
+                e.base.merge(&self.cohorts[c]);
+            }
+        }
+        let seen = e.base.get(id);
+        e.own = e.own.max(seen);
+        if seen != e.own {
+            e.base.set(id, e.own);
+        }
+    }
+
+    /// The user joined: from now on every broadcast reaches them.
+    pub fn join(&mut self, id: UserId) {
+        if self.users[id.0 as usize].cohort.is_some() {
+            return;
+        }
+        // The newest accumulator holds broadcasts this user never got.
+        if self.cohorts.last().is_none_or(|c| !c.is_empty()) {
+            self.cohorts.push(Clock::new());
+        }
+        let e = &mut self.users[id.0 as usize];
+        e.cohort = Some(self.cohorts.len() - 1);
+        e.slot = self.joined.len();
+        self.joined.push(id);
+    }
+
+    /// The user left: their clock is worked out and no broadcast reaches them.
+    pub fn leave(&mut self, id: UserId) {
+        self.work_out(id);
+        let e = &mut self.users[id.0 as usize];
+        if e.cohort.take().is_none() {
+            return;
+        }
+        let slot = e.slot;
+        self.joined.swap_remove(slot);
+        if let Some(&moved) = self.joined.get(slot) {
+            self.users[moved.0 as usize].slot = slot;
+        }
+    }
+
+    /// How many users are joined.
+    pub fn joined(&self) -> usize {
+        self.joined.len()
+    }
+
+    /// The clock a message from `id` would carry: theirs with their own
+    /// entry ticked. Nothing changes until [`Clocks::sent`].
+    pub fn next_send(&mut self, id: UserId) -> Clock {
+        let mut clock = self.get(id).clone();
+        clock.tick(id);
+        clock
+    }
+
+    /// `id` sent a message carrying `clock` (from [`Clocks::next_send`]).
+    pub fn sent(&mut self, id: UserId, clock: &Clock) {
+        let e = &mut self.users[id.0 as usize];
+        e.own = clock.get(id);
+        e.base = clock.clone();
+    }
+
+    /// A delivery to one user (MSG, MCAST, a stored message): merge, then tick.
+    pub fn receive(&mut self, id: UserId, message: &Clock) {
+        self.work_out(id);
+        let e = &mut self.users[id.0 as usize];
+        e.base.merge(message);
+        e.own = e.own.max(e.base.get(id)) + 1;
+        e.base.set(id, e.own);
+    }
+
+    /// `id` sent `clock` to every joined user (ALL): the sender's clock is
+    /// the message's, each receiver ticks its own entry, and the merges
+    /// wait in the accumulators.
+    pub fn broadcast(&mut self, id: UserId, clock: &Clock) {
+        self.sent(id, clock);
+        for acc in &mut self.cohorts {
+            acc.merge(clock);
+        }
+        for &r in &self.joined {
+            if r != id {
+                self.users[r.0 as usize].own += 1;
+            }
+        }
+    }
+
+    /// Folds the accumulators into the joined users' clocks and calls
+    /// `moved` for every user whose clock a broadcast changed (they must be
+    /// saved). One empty cohort is left, for everyone joined.
+    pub fn settle(&mut self, mut moved: impl FnMut(UserId)) {
+        if self.cohorts.len() == 1 && self.cohorts[0].is_empty() {
+            return;
+        }
+        for i in 0..self.joined.len() {
+            let id = self.joined[i];
+            let c = self.users[id.0 as usize].cohort.unwrap_or(0);
+            if !self.cohorts[c].is_empty() {
+                self.work_out(id);
+                moved(id);
+            }
+            self.users[id.0 as usize].cohort = Some(0);
+        }
+        self.cohorts.truncate(1);
+        self.cohorts[0] = Clock::new();
+    }
+
+    /// True when [`Clocks::settle`] has work to do.
+    pub fn unsettled(&self) -> bool {
+        self.cohorts.len() > 1 || !self.cohorts[0].is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +350,89 @@ mod tests {
         assert_eq!(b.entries().collect::<Vec<_>>(), [(A, 1), (B, 3), (C, 2)]);
         assert_eq!(m3.get(C), 2);
         assert_eq!(m3.get(UserId(9)), 0);
+    }
+
+    /// The book against the plain rule (merge at every delivery), over a
+    /// long seeded mix of joins, leaves, broadcasts, private messages and
+    /// settles: every clock must match, entry for entry, at every step.
+    #[test]
+    fn the_book_matches_merging_at_every_delivery() {
+        const USERS: usize = 12;
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut book = Clocks::new();
+        let mut plain = vec![Clock::new(); USERS];
+        let mut online = [false; USERS];
+        for i in 0..USERS {
+            book.add(UserId(i as u32), Clock::new());
+        }
+        for step in 0..20_000 {
+            let u = next(USERS);
+            let id = UserId(u as u32);
+            match next(10) {
+                0 | 1 => {
+                    online[u] = !online[u];
+                    if online[u] {
+                        book.join(id);
+                    } else {
+                        book.leave(id);
+                    }
+                }
+                2..=5 if online[u] => {
+                    let m = book.next_send(id);
+                    plain[u].tick(id);
+                    assert_eq!(m, plain[u], "step {step}: message clock");
+                    book.broadcast(id, &m);
+                    for (r, on) in online.iter().enumerate() {
+                        if *on && r != u {
+                            plain[r].receive(UserId(r as u32), &m);
+                        }
+                    }
+                }
+                6 | 7 if online[u] => {
+                    let to = next(USERS);
+                    let m = book.next_send(id);
+                    plain[u].tick(id);
+                    book.sent(id, &m);
+                    if to != u {
+                        book.receive(UserId(to as u32), &m);
+                        plain[to].receive(UserId(to as u32), &m);
+                    }
+                }
+                8 => book.settle(|_| {}),
+                _ => {}
+            }
+            let v = next(USERS);
+            assert_eq!(*book.get(UserId(v as u32)), plain[v], "step {step}: clock of user {v}");
+        }
+        book.settle(|_| {});
+        assert!(!book.unsettled());
+        for (u, clock) in plain.iter().enumerate() {
+            assert_eq!(book.get(UserId(u as u32)), clock);
+        }
+    }
+
+    #[test]
+    fn settle_names_every_user_a_broadcast_reached() {
+        let mut book = Clocks::new();
+        for i in 0..4 {
+            book.add(UserId(i), Clock::new());
+        }
+        book.join(A);
+        book.join(B);
+        let m = book.next_send(A);
+        book.broadcast(A, &m);
+        book.join(C); // after the broadcast: not reached
+        let mut moved = Vec::new();
+        book.settle(|id| moved.push(id));
+        moved.sort();
+        assert_eq!(moved, [A, B]);
+        assert_eq!(book.get(C).entries().collect::<Vec<_>>(), []);
+        assert_eq!(book.get(B).entries().collect::<Vec<_>>(), [(A, 1), (B, 1)]);
     }
 }

@@ -14,7 +14,7 @@
 //! Known users are also kept in memory (a few hundred bytes each), so a JOIN
 //! or a delivery never waits for a read; writes go through to SQLite.
 
-use crate::clock::{Clock, UserId};
+use crate::clock::{Clock, Clocks, UserId};
 use crate::names;
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
@@ -115,7 +115,6 @@ pub struct User {
     pub name: String,
     /// Argon2id PHC string, when the name is protected.
     pub password: Option<String>,
-    pub clock: Clock,
     pub last_seen: String,
 }
 
@@ -137,6 +136,8 @@ pub struct Store {
     /// Known users, indexed by their `UserId`, and the index by folded name.
     users: Vec<User>,
     ids: HashMap<String, UserId>,
+    /// Every known user's vector clock (index: UserId).
+    clocks: Clocks,
     /// Users whose row (name, password, clock, last seen) changed in memory
     /// and is not yet on disk: written at the next commit, and kept for the
     /// one after if that commit fails, so memory and disk never part ways.
@@ -288,6 +289,7 @@ impl Store {
             db,
             users: Vec::new(),
             ids: HashMap::new(),
+            clocks: Clocks::new(),
             dirty_users: DirtySet::default(),
             delivered: HashSet::new(),
             password_undo: Vec::new(),
@@ -310,13 +312,7 @@ impl Store {
         let mut stmt = self.db.prepare("SELECT folded, name, password, last_seen, clock FROM users")?;
         let rows = stmt
             .query_map([], |r| {
-                let user = User {
-                    folded: r.get(0)?,
-                    name: r.get(1)?,
-                    password: r.get(2)?,
-                    clock: Clock::new(),
-                    last_seen: r.get(3)?,
-                };
+                let user = User { folded: r.get(0)?, name: r.get(1)?, password: r.get(2)?, last_seen: r.get(3)? };
                 Ok((user, r.get::<_, String>(4)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -328,7 +324,8 @@ impl Store {
         }
         // Clocks name other users: read them once every user has a number.
         for (i, text) in clocks.iter().enumerate() {
-            self.users[i].clock = self.parse_clock(text);
+            let clock = self.parse_clock(text);
+            self.clocks.add(UserId(i as u32), clock);
         }
         Ok(())
     }
@@ -337,6 +334,7 @@ impl Store {
         let id = UserId(self.users.len() as u32);
         self.ids.insert(user.folded.clone(), id);
         self.users.push(user);
+        self.clocks.add(id, Clock::new());
         id
     }
 
@@ -373,7 +371,7 @@ impl Store {
     /// True when this pass has writes waiting for [`Store::commit`].
     pub fn has_pending_writes(&self) -> bool {
         let backing_off = self.retry_at.is_some_and(|t| std::time::Instant::now() < t);
-        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty());
+        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty()) || self.clocks.unsettled();
         self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
@@ -381,6 +379,8 @@ impl Store {
     /// of the pass is rolled back and the error returned (already logged);
     /// changes kept in memory are written again by a later commit.
     pub fn commit(&mut self) -> Result<()> {
+        let dirty = &mut self.dirty_users;
+        self.clocks.settle(|id| dirty.insert(id));
         let saving = self.has_pending_writes();
         if saving {
             self.save_dirty();
@@ -427,12 +427,13 @@ impl Store {
     /// stay listed until a commit has succeeded.
     fn save_dirty(&mut self) {
         let delivered: Vec<(String, i64)> = self.delivered.iter().cloned().collect();
-        let rows: Vec<[String; 4]> = self
-            .dirty_users
-            .iter()
-            .map(|&id| {
+        let ids: Vec<UserId> = self.dirty_users.iter().copied().collect();
+        let rows: Vec<[String; 4]> = ids
+            .into_iter()
+            .map(|id| {
+                let clock = write_clock(&self.users, self.clocks.get(id).entries());
                 let u = &self.users[id.0 as usize];
-                [u.folded.clone(), u.name.clone(), self.clock_for_disk(&u.clock), u.last_seen.clone()]
+                [u.folded.clone(), u.name.clone(), clock, u.last_seen.clone()]
             })
             .collect();
         let passwords: Vec<Option<String>> =
@@ -476,13 +477,13 @@ impl Store {
                 folded: names::fold(name),
                 name: String::new(),
                 password: None,
-                clock: Clock::new(),
                 last_seen: String::new(),
             }),
         };
         let user = &mut self.users[id.0 as usize];
         user.name = name.to_string();
         user.last_seen = ts.to_string();
+        self.clocks.join(id);
         self.dirty_users.insert(id);
         id
     }
@@ -491,6 +492,7 @@ impl Store {
     pub fn user_left(&mut self, name: &str, ts: &str) {
         if let Some(id) = self.id(name) {
             self.users[id.0 as usize].last_seen = ts.to_string();
+            self.clocks.leave(id);
             self.dirty_users.insert(id);
         }
     }
@@ -540,27 +542,7 @@ impl Store {
         let mut entries: Vec<(u32, UserId, u64)> =
             clock.entries().map(|(id, n)| (ranks[id.0 as usize], id, n)).collect();
         entries.sort_unstable_by_key(|e| e.0);
-        self.write_clock(entries.into_iter().map(|(_, id, n)| (id, n)))
-    }
-
-    /// A clock in the same `name=n,...` form, in user-number order: the
-    /// database does not need it sorted by name, and this runs for every
-    /// user whose clock moved, every pass.
-    fn clock_for_disk(&self, clock: &Clock) -> String {
-        self.write_clock(clock.entries())
-    }
-
-    fn write_clock(&self, entries: impl Iterator<Item = (UserId, u64)>) -> String {
-        use std::fmt::Write;
-        let mut out = String::new();
-        for (i, (id, n)) in entries.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&self.users[id.0 as usize].folded);
-            let _ = write!(out, "={n}");
-        }
-        out
+        write_clock(&self.users, entries.into_iter().map(|(_, id, n)| (id, n)))
     }
 
     /// Reads a written-out clock back (any order); names that are not known users and
@@ -577,28 +559,41 @@ impl Store {
     }
 
     /// A known user's clock, written out (`-` for an unknown one).
-    pub fn clock_text(&self, id: UserId) -> String {
-        self.format_clock(&self.users[id.0 as usize].clock)
+    pub fn clock_text(&mut self, id: UserId) -> String {
+        let clock = self.clocks.get(id).clone();
+        self.format_clock(&clock)
     }
 
     /// The clock a message from `id` would carry: theirs with their own
     /// entry ticked. Nothing changes until [`Store::clock_sent`].
-    pub fn send_clock(&self, id: UserId) -> Clock {
-        let mut clock = self.users[id.0 as usize].clock.clone();
-        clock.tick(id);
-        clock
+    pub fn send_clock(&mut self, id: UserId) -> Clock {
+        self.clocks.next_send(id)
     }
 
-    /// Records that `id` sent a message carrying `clock`.
+    /// Records that `id` sent a private message (MSG, MCAST) carrying `clock`.
     pub fn clock_sent(&mut self, id: UserId, clock: &Clock) {
-        self.users[id.0 as usize].clock = clock.clone();
+        self.clocks.sent(id, clock);
         self.dirty_users.insert(id);
     }
 
-    /// A delivery: merges the message's clock into the recipient's, then ticks.
+    /// A delivery to one user: merges the message's clock into the
+    /// recipient's, then ticks.
     pub fn clock_receive(&mut self, id: UserId, message: &Clock) {
-        self.users[id.0 as usize].clock.receive(id, message);
+        self.clocks.receive(id, message);
         self.dirty_users.insert(id);
+    }
+
+    /// `id` sent a broadcast carrying `clock`, delivered to every joined
+    /// user: the clock rules for all of them at once (see [`Clocks`]).
+    pub fn clock_broadcast(&mut self, id: UserId, clock: &Clock) {
+        self.clocks.broadcast(id, clock);
+        self.dirty_users.insert(id);
+    }
+
+    /// How many users the clocks count as joined (every one of them gets a
+    /// broadcast).
+    pub fn clocks_joined(&self) -> usize {
+        self.clocks.joined()
     }
 
     // ---- the message log -----------------------------------------------------
@@ -704,6 +699,22 @@ impl Store {
     }
 }
 
+/// A clock in the `name=n,...` form, entries in the order given. The
+/// database gets them in user-number order (it does not need them sorted by
+/// name, and this runs for every user whose clock moved, every pass).
+fn write_clock(users: &[User], entries: impl Iterator<Item = (UserId, u64)>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, (id, n)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&users[id.0 as usize].folded);
+        let _ = write!(out, "={n}");
+    }
+    out
+}
+
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
@@ -773,7 +784,8 @@ mod tests {
         let u = s.user("alice").expect("known");
         assert_eq!(u.name, "Alice");
         assert_eq!(u.password.as_deref(), Some("$argon2id$fake"));
-        assert_eq!(s.format_clock(&u.clock), "alice=1");
+        let mut s = s;
+        assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=1");
         assert_eq!(s.clock_text(s.id("BOB").unwrap()), "alice=1,bob=1");
     }
 

@@ -119,15 +119,15 @@ pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let (m, clock) = compose(ctx, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     let _ = ctx.store.log_message(&m, &[]);
-    ctx.store.clock_sent(ctx.my_id(), &clock);
     let mut out = Outgoing::new(&m);
-    let mut delivered = 0;
-    for key in ctx.state.joined_keys(Some(ctx.key)) {
-        let Some(id) = ctx.state.conns.get(key).and_then(|c| c.user) else { continue };
+    let receivers = ctx.state.joined_keys(Some(ctx.key));
+    for &key in &receivers {
         ctx.state.deliver(key, &mut out);
-        ctx.store.clock_receive(id, &clock);
-        delivered += 1;
     }
+    // Every joined user but the sender got it: the clock rules for all.
+    debug_assert_eq!(receivers.len() + 1, ctx.store.clocks_joined());
+    ctx.store.clock_broadcast(ctx.my_id(), &clock);
+    let delivered = receivers.len();
     ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
     Ok(())
 }
