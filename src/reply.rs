@@ -146,7 +146,8 @@ pub fn history(m: &Message, clock: bool) -> String {
 
 fn push_clock(line: &mut String, m: &Message, clock: bool) {
     if clock {
-        line.push_str(&format!(" [{}]", m.clock));
+        debug_assert!(!m.clock_text.is_empty(), "clock not written out");
+        line.push_str(&format!(" [{}]", m.clock_text));
     }
 }
 
@@ -189,7 +190,8 @@ mod tests {
             ts: "2026-11-21T12:01:02Z".into(),
             from: "alice".into(),
             to: to.into(),
-            clock: "alice=3,bob=1".into(),
+            clock: crate::clock::Clock::new(),
+            clock_text: "alice=3,bob=1".into(),
             text: "hi  there".into(),
         }
     }

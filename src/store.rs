@@ -24,11 +24,19 @@ use std::time::Duration;
 /// `PRAGMA application_id`: "chat", so a chatd file is recognisable.
 const APPLICATION_ID: i64 = 0x6368_6174;
 
+/// A schema migration: SQL, or code for what SQL cannot do alone.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&Connection) -> rusqlite::Result<()>),
+}
+
 /// Schema migrations: entry `i` takes `user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+/// Each runs in one transaction with the version change.
+const MIGRATIONS: &[Migration] = &[
     // 1: users, the message log, who may see which private message, and
     // the offline queue.
-    "CREATE TABLE users (
+    Migration::Sql(
+        "CREATE TABLE users (
         folded     TEXT PRIMARY KEY,          -- identity: the name in lower case
         name       TEXT NOT NULL,             -- as last spelled at JOIN
         password   TEXT,                      -- Argon2id PHC string, never the password
@@ -56,7 +64,104 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (folded, message_id)
     ) WITHOUT ROWID;
     CREATE INDEX messages_broadcasts ON messages(kind, id);",
+    ),
+    // 2: users get a stable number, and vector clocks are stored compactly
+    // by those numbers (see `encode_clock`).
+    Migration::Code(migrate_to_compact_clocks),
 ];
+
+/// Schema 2: `users.id`; users' clocks move to their own table, `clocks`;
+/// clocks become blobs of (user number, counter) varints, in both tables.
+fn migrate_to_compact_clocks(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch(
+        "ALTER TABLE users ADD COLUMN id INTEGER;
+         UPDATE users SET id = (SELECT count(*) FROM users AS u WHERE u.folded <= users.folded);
+         CREATE UNIQUE INDEX users_by_id ON users(id);
+         CREATE TABLE clocks (                     -- each user's vector clock
+             user   INTEGER PRIMARY KEY,           -- users.id
+             counts BLOB NOT NULL                  -- (user number, counter) varints
+         );
+         ALTER TABLE messages ADD COLUMN counts BLOB;",
+    )?;
+    let ids: HashMap<String, i64> = db
+        .prepare("SELECT folded, id FROM users")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    // The text form was `alice=3,bob=1`; unknown names are dropped.
+    let encode = |text: &str| {
+        let mut entries: Vec<(i64, u64)> = text
+            .split(',')
+            .filter_map(|item| item.split_once('='))
+            .filter_map(|(name, n)| Some((*ids.get(name)?, n.parse().ok()?)))
+            .collect();
+        entries.sort_unstable();
+        encode_entries(entries.into_iter())
+    };
+    let users: Vec<(i64, String)> = db
+        .prepare("SELECT id, clock FROM users WHERE clock != ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut put = db.prepare("INSERT INTO clocks (user, counts) VALUES (?1, ?2)")?;
+    for (id, text) in &users {
+        put.execute(params![id, encode(text)])?;
+    }
+    let messages: Vec<(i64, String)> = db
+        .prepare("SELECT id, clock FROM messages")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut set = db.prepare("UPDATE messages SET counts = ?2 WHERE id = ?1")?;
+    for (id, text) in &messages {
+        set.execute(params![id, encode(text)])?;
+    }
+    db.execute_batch(
+        "ALTER TABLE users DROP COLUMN clock;
+         ALTER TABLE messages DROP COLUMN clock;
+         ALTER TABLE messages RENAME COLUMN counts TO clock;",
+    )
+}
+
+/// A clock on disk: for each entry, the user's number (`users.id`) then
+/// the counter, each an unsigned LEB128 varint. About 3 bytes an entry,
+/// against 10 for `alice=3,`; written for every message and, each pass, for
+/// every user whose clock moved.
+fn encode_entries(entries: impl Iterator<Item = (i64, u64)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (id, n) in entries {
+        put_varint(&mut out, id as u64);
+        put_varint(&mut out, n);
+    }
+    out
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads the (user number, counter) pairs back; stops at a damaged tail.
+fn decode_entries(mut bytes: &[u8]) -> Vec<(i64, u64)> {
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (Some(id), Some(n)) = (varint(&mut bytes), varint(&mut bytes)) else { break };
+        out.push((id as i64, n));
+    }
+    out
+}
 
 /// After a failed commit, how long background writes wait before trying again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
@@ -101,8 +206,12 @@ pub struct Message {
     pub from: String,
     /// `*` for a broadcast, the recipient for MSG, the comma list for MCAST.
     pub to: String,
-    /// The sender's clock when it was sent, as written out (`alice=3,bob=1`).
-    pub clock: String,
+    /// The sender's clock when it was sent.
+    pub clock: Clock,
+    /// `clock` written out (`alice=3,bob=1`) for CLOCK ON lines: filled in
+    /// when read back from the store, and on the live path only when a
+    /// recipient asked for clocks ([`Store::describe_clock`]).
+    pub clock_text: String,
     pub text: String,
 }
 
@@ -116,6 +225,8 @@ pub struct User {
     /// Argon2id PHC string, when the name is protected.
     pub password: Option<String>,
     pub last_seen: String,
+    /// Stable number on disk (`users.id`), which clocks on disk refer to.
+    disk_id: i64,
 }
 
 /// A storage failure, already logged; the text is for `ERR STORAGE`.
@@ -138,10 +249,14 @@ pub struct Store {
     ids: HashMap<String, UserId>,
     /// Every known user's vector clock (index: UserId).
     clocks: Clocks,
-    /// Users whose row (name, password, clock, last seen) changed in memory
-    /// and is not yet on disk: written at the next commit, and kept for the
-    /// one after if that commit fails, so memory and disk never part ways.
+    /// UserId by number on disk, for reading clocks back.
+    by_disk_id: HashMap<i64, UserId>,
+    /// Users whose row (name, password, last seen), or whose clock, changed
+    /// in memory and is not yet on disk: written at the next commit, and
+    /// kept for the one after if that commit fails, so memory and disk
+    /// never part ways.
     dirty_users: DirtySet,
+    dirty_clocks: DirtySet,
     /// Stored messages written to their recipient, not yet removed on disk.
     delivered: HashSet<(String, i64)>,
     /// Password changes of this pass: (user, previous hash), undone in
@@ -277,20 +392,29 @@ impl Store {
         db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")
             .map_err(check)?;
         db.busy_timeout(BUSY_TIMEOUT).map_err(check)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let step = format!(
-                "BEGIN; {sql}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {}; COMMIT;",
-                i + 1
-            );
-            db.execute_batch(&step)
-                .map_err(|e| format!("cannot migrate database {shown} to version {}: {e}", i + 1))?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let step = |db: &Connection| {
+                let tx = db.unchecked_transaction()?;
+                match migration {
+                    Migration::Sql(sql) => tx.execute_batch(sql)?,
+                    Migration::Code(f) => f(&tx)?,
+                }
+                tx.execute_batch(&format!(
+                    "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
+                    i + 1
+                ))?;
+                tx.commit()
+            };
+            step(&db).map_err(|e| format!("cannot migrate database {shown} to version {}: {e}", i + 1))?;
         }
         let mut store = Store {
             db,
             users: Vec::new(),
             ids: HashMap::new(),
             clocks: Clocks::new(),
+            by_disk_id: HashMap::new(),
             dirty_users: DirtySet::default(),
+            dirty_clocks: DirtySet::default(),
             delivered: HashSet::new(),
             password_undo: Vec::new(),
             retry_at: None,
@@ -309,23 +433,33 @@ impl Store {
     }
 
     fn load_users(&mut self) -> Result<()> {
-        let mut stmt = self.db.prepare("SELECT folded, name, password, last_seen, clock FROM users")?;
-        let rows = stmt
+        let mut stmt = self.db.prepare("SELECT folded, name, password, last_seen, id FROM users ORDER BY id")?;
+        let users = stmt
             .query_map([], |r| {
-                let user = User { folded: r.get(0)?, name: r.get(1)?, password: r.get(2)?, last_seen: r.get(3)? };
-                Ok((user, r.get::<_, String>(4)?))
+                Ok(User {
+                    folded: r.get(0)?,
+                    name: r.get(1)?,
+                    password: r.get(2)?,
+                    last_seen: r.get(3)?,
+                    disk_id: r.get(4)?,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         drop(stmt);
-        let mut clocks = Vec::with_capacity(rows.len());
-        for (user, clock) in rows {
+        for user in users {
             self.add_user(user);
-            clocks.push(clock);
         }
         // Clocks name other users: read them once every user has a number.
-        for (i, text) in clocks.iter().enumerate() {
-            let clock = self.parse_clock(text);
-            self.clocks.add(UserId(i as u32), clock);
+        let mut stmt = self.db.prepare("SELECT user, counts FROM clocks")?;
+        let clocks = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        for (disk_id, counts) in clocks {
+            if let Some(&id) = self.by_disk_id.get(&disk_id) {
+                let clock = self.decode_clock(&counts);
+                self.clocks.add(id, clock);
+            }
         }
         Ok(())
     }
@@ -333,6 +467,7 @@ impl Store {
     fn add_user(&mut self, user: User) -> UserId {
         let id = UserId(self.users.len() as u32);
         self.ids.insert(user.folded.clone(), id);
+        self.by_disk_id.insert(user.disk_id, id);
         self.users.push(user);
         self.clocks.add(id, Clock::new());
         id
@@ -364,14 +499,15 @@ impl Store {
     /// When changes that a failed commit left in memory will be written
     /// again (the loop wakes up for it even when idle).
     pub fn retry_at(&self) -> Option<std::time::Instant> {
-        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty());
+        let dirty = !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty());
         self.retry_at.filter(|_| dirty)
     }
 
     /// True when this pass has writes waiting for [`Store::commit`].
     pub fn has_pending_writes(&self) -> bool {
         let backing_off = self.retry_at.is_some_and(|t| std::time::Instant::now() < t);
-        let dirty = !(self.dirty_users.is_empty() && self.delivered.is_empty()) || self.clocks.unsettled();
+        let dirty = !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty())
+            || self.clocks.unsettled();
         self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
@@ -379,7 +515,7 @@ impl Store {
     /// of the pass is rolled back and the error returned (already logged);
     /// changes kept in memory are written again by a later commit.
     pub fn commit(&mut self) -> Result<()> {
-        let dirty = &mut self.dirty_users;
+        let dirty = &mut self.dirty_clocks;
         self.clocks.settle(|id| dirty.insert(id));
         let saving = self.has_pending_writes();
         if saving {
@@ -409,6 +545,7 @@ impl Store {
                 }
                 // Nothing ran between save_dirty and COMMIT: all of it is on disk.
                 self.dirty_users.clear();
+                self.dirty_clocks.clear();
                 self.delivered.clear();
                 self.password_undo.clear();
             }
@@ -427,26 +564,28 @@ impl Store {
     /// stay listed until a commit has succeeded.
     fn save_dirty(&mut self) {
         let delivered: Vec<(String, i64)> = self.delivered.iter().cloned().collect();
-        let ids: Vec<UserId> = self.dirty_users.iter().copied().collect();
-        let rows: Vec<[String; 4]> = ids
+        let users: Vec<User> = self.dirty_users.iter().map(|&id| self.users[id.0 as usize].clone()).collect();
+        let ids: Vec<UserId> = self.dirty_clocks.iter().copied().collect();
+        let clocks: Vec<(i64, Vec<u8>)> = ids
             .into_iter()
             .map(|id| {
-                let clock = write_clock(&self.users, self.clocks.get(id).entries());
-                let u = &self.users[id.0 as usize];
-                [u.folded.clone(), u.name.clone(), clock, u.last_seen.clone()]
+                let counts = encode_clock(&self.users, self.clocks.get(id));
+                (self.users[id.0 as usize].disk_id, counts)
             })
             .collect();
-        let passwords: Vec<Option<String>> =
-            self.dirty_users.iter().map(|&id| self.users[id.0 as usize].password.clone()).collect();
         let _ = self.write("saving users", |db| {
             let mut up = db.prepare_cached(
-                "INSERT INTO users (folded, name, password, clock, created_at, last_seen)
+                "INSERT INTO users (folded, id, name, password, created_at, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)
                  ON CONFLICT (folded) DO UPDATE SET name = excluded.name, password = excluded.password,
-                     clock = excluded.clock, last_seen = excluded.last_seen",
+                     last_seen = excluded.last_seen",
             )?;
-            for ([folded, name, clock, last_seen], password) in rows.iter().zip(&passwords) {
-                up.execute(params![folded, name, password, clock, last_seen])?;
+            for u in &users {
+                up.execute(params![u.folded, u.disk_id, u.name, u.password, u.last_seen])?;
+            }
+            let mut up = db.prepare_cached("INSERT OR REPLACE INTO clocks (user, counts) VALUES (?1, ?2)")?;
+            for (user, counts) in &clocks {
+                up.execute(params![user, counts])?;
             }
             let mut del = db.prepare_cached("DELETE FROM pending WHERE folded = ?1 AND message_id = ?2")?;
             for (folded, id) in &delivered {
@@ -473,12 +612,17 @@ impl Store {
     pub fn user_joined(&mut self, name: &str, ts: &str) -> UserId {
         let id = match self.id(name) {
             Some(id) => id,
-            None => self.add_user(User {
-                folded: names::fold(name),
-                name: String::new(),
-                password: None,
-                last_seen: String::new(),
-            }),
+            None => {
+                // Users are loaded in number order and added at the end.
+                let disk_id = self.users.last().map_or(0, |u| u.disk_id) + 1;
+                self.add_user(User {
+                    folded: names::fold(name),
+                    name: String::new(),
+                    password: None,
+                    last_seen: String::new(),
+                    disk_id,
+                })
+            }
         };
         let user = &mut self.users[id.0 as usize];
         user.name = name.to_string();
@@ -494,6 +638,7 @@ impl Store {
             self.users[id.0 as usize].last_seen = ts.to_string();
             self.clocks.leave(id);
             self.dirty_users.insert(id);
+            self.dirty_clocks.insert(id);
         }
     }
 
@@ -545,13 +690,19 @@ impl Store {
         write_clock(&self.users, entries.into_iter().map(|(_, id, n)| (id, n)))
     }
 
-    /// Reads a written-out clock back (any order); names that are not known users and
-    /// malformed entries are skipped (a damaged row must not stop the server).
-    pub fn parse_clock(&self, text: &str) -> Clock {
+    /// Writes out a message's clock for CLOCK ON lines, if not done yet.
+    pub fn describe_clock(&self, m: &mut Message) {
+        if m.clock_text.is_empty() {
+            m.clock_text = self.format_clock(&m.clock);
+        }
+    }
+
+    /// Reads a clock back from disk; numbers that are not known users and
+    /// a damaged tail are skipped (a damaged row must not stop the server).
+    fn decode_clock(&self, counts: &[u8]) -> Clock {
         let mut clock = Clock::new();
-        for item in text.split(',') {
-            let Some((name, n)) = item.split_once('=') else { continue };
-            if let (Some(&id), Ok(n)) = (self.ids.get(name), n.parse()) {
+        for (disk_id, n) in decode_entries(counts) {
+            if let Some(&id) = self.by_disk_id.get(&disk_id) {
                 clock.set(id, n);
             }
         }
@@ -573,21 +724,21 @@ impl Store {
     /// Records that `id` sent a private message (MSG, MCAST) carrying `clock`.
     pub fn clock_sent(&mut self, id: UserId, clock: &Clock) {
         self.clocks.sent(id, clock);
-        self.dirty_users.insert(id);
+        self.dirty_clocks.insert(id);
     }
 
     /// A delivery to one user: merges the message's clock into the
     /// recipient's, then ticks.
     pub fn clock_receive(&mut self, id: UserId, message: &Clock) {
         self.clocks.receive(id, message);
-        self.dirty_users.insert(id);
+        self.dirty_clocks.insert(id);
     }
 
     /// `id` sent a broadcast carrying `clock`, delivered to every joined
     /// user: the clock rules for all of them at once (see [`Clocks`]).
     pub fn clock_broadcast(&mut self, id: UserId, clock: &Clock) {
         self.clocks.broadcast(id, clock);
-        self.dirty_users.insert(id);
+        self.dirty_clocks.insert(id);
     }
 
     /// How many users the clocks count as joined (every one of them gets a
@@ -602,11 +753,12 @@ impl Store {
     /// may see it in HISTORY. Returns its id.
     pub fn log_message(&mut self, m: &Message, participants: &[String]) -> Result<i64> {
         self.messages_logged += 1;
+        let counts = encode_clock(&self.users, &m.clock);
         self.write("logging a message", |db| {
             db.prepare_cached(
                 "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.clock, m.text])?;
+            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, counts, m.text])?;
             let id = db.last_insert_rowid();
             let mut stmt =
                 db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
@@ -636,7 +788,7 @@ impl Store {
         )?;
         let folded = names::fold(name);
         let rows = stmt.query_map(params![folded], row_to_message)?;
-        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = self.read_clocks(rows.collect::<rusqlite::Result<Vec<_>>>()?);
         // Delivered already, though not yet removed on disk.
         out.retain(|m| !self.delivered.contains(&(folded.clone(), m.id)));
         Ok(out)
@@ -674,7 +826,18 @@ impl Store {
             }
         };
         out.reverse();
-        Ok(out)
+        Ok(self.read_clocks(out))
+    }
+
+    /// Messages as read, with their clocks decoded and written out.
+    fn read_clocks(&self, rows: Vec<(Message, Vec<u8>)>) -> Vec<Message> {
+        rows.into_iter()
+            .map(|(mut m, counts)| {
+                m.clock = self.decode_clock(&counts);
+                m.clock_text = self.format_clock(&m.clock);
+                m
+            })
+            .collect()
     }
 
     /// DELETE BACKUP: deletes the conversation log but every message still
@@ -699,9 +862,12 @@ impl Store {
     }
 }
 
-/// A clock in the `name=n,...` form, entries in the order given. The
-/// database gets them in user-number order (it does not need them sorted by
-/// name, and this runs for every user whose clock moved, every pass).
+/// A clock as stored (see `encode_entries`).
+fn encode_clock(users: &[User], clock: &Clock) -> Vec<u8> {
+    encode_entries(clock.entries().map(|(id, n)| (users[id.0 as usize].disk_id, n)))
+}
+
+/// A clock in the `name=n,...` form, entries in the order given.
 fn write_clock(users: &[User], entries: impl Iterator<Item = (UserId, u64)>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -715,16 +881,19 @@ fn write_clock(users: &[User], entries: impl Iterator<Item = (UserId, u64)>) -> 
     out
 }
 
-fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
+/// A message row, and its clock as stored (decoded by `Store::read_clocks`).
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Vec<u8>)> {
+    let m = Message {
         id: r.get(0)?,
         kind: Kind::parse(&r.get::<_, String>(1)?),
         ts: r.get(2)?,
         from: r.get(3)?,
         to: r.get(4)?,
-        clock: r.get(5)?,
+        clock: Clock::new(),
+        clock_text: String::new(),
         text: r.get(6)?,
-    })
+    };
+    Ok((m, r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -746,7 +915,8 @@ mod tests {
             ts: "2026-11-21T12:00:00Z".into(),
             from: from.into(),
             to: to.into(),
-            clock: "-".into(),
+            clock: crate::clock::Clock::new(),
+            clock_text: String::new(),
             text: text.into(),
         }
     }
@@ -800,8 +970,47 @@ mod tests {
         c.tick(amy);
         c.tick(amy);
         assert_eq!(s.format_clock(&c), "amy=2,zed=1");
-        assert_eq!(s.parse_clock("amy=2,zed=1,ghost=4,bad,zed=x"), c);
         assert_eq!(s.format_clock(&crate::clock::Clock::new()), "-");
+        let stored = encode_clock(&s.users, &c);
+        assert_eq!(stored.len(), 4, "two entries of a one-byte number and a one-byte counter");
+        assert_eq!(s.decode_clock(&stored), c);
+        // A number that is no known user is skipped; a damaged tail ends the clock.
+        let mut damaged = encode_entries([(99, 5), (1, 300)].into_iter());
+        damaged.push(0x80);
+        assert_eq!(s.format_clock(&s.decode_clock(&damaged)), "zed=300");
+    }
+
+    #[test]
+    fn a_schema_1_database_is_migrated_with_its_clocks() {
+        let p = temp_db("v1");
+        {
+            let db = Connection::open(&p).unwrap();
+            let Migration::Sql(v1) = &MIGRATIONS[0] else { panic!("schema 1 is SQL") };
+            db.execute_batch(v1).unwrap();
+            db.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;
+                 INSERT INTO users (folded, name, clock, created_at, last_seen)
+                     VALUES ('bob', 'Bob', 'alice=2,bob=1', 't', 't'), ('alice', 'alice', 'alice=2', 't', 't');
+                 INSERT INTO messages (ts, kind, sender, recipients, clock, body)
+                     VALUES ('t', 'MSG', 'alice', 'Bob', 'alice=2,ghost=7', 'hi bob');
+                 INSERT INTO participants VALUES ('alice', 1), ('bob', 1);"
+            ))
+            .unwrap();
+        }
+        let mut s = Store::open(&p).unwrap();
+        assert_eq!(s.clock_text(s.id("bob").unwrap()), "alice=2,bob=1");
+        assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=2");
+        let log = s.history(Some("bob"), 10).unwrap();
+        assert_eq!((log[0].text.as_str(), log[0].clock_text.as_str()), ("hi bob", "alice=2"));
+        // A new user gets the next number, and everything survives reopening.
+        let carol = s.user_joined("carol", "t2");
+        let c = s.send_clock(carol);
+        s.clock_sent(carol, &c);
+        s.commit().unwrap();
+        drop(s);
+        let mut s = Store::open(&p).unwrap();
+        assert_eq!(s.clock_text(s.id("carol").unwrap()), "carol=1");
+        assert_eq!(s.clock_text(s.id("bob").unwrap()), "alice=2,bob=1");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! and the sender's `stored` reply waits for the commit that makes it true.
 
 use super::{clean_text, storage, Ctx};
-use crate::clock::{Clock, UserId};
+use crate::clock::UserId;
 use crate::reply::{self, Code, Error};
 use crate::state::Outgoing;
 use crate::store::{Kind, Message};
@@ -36,19 +36,25 @@ fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
     }
 }
 
-/// A new message from the caller, and the clock it carries (the caller's
-/// with their own entry ticked; recorded once the message is on its way).
-fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> (Message, Clock) {
+/// A new message from the caller, carrying the caller's clock with their
+/// own entry ticked (recorded once the message is on its way).
+fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> Message {
     let clock = ctx.store.send_clock(ctx.my_id());
-    let m =
-        Message { id: 0, kind, ts: ctx.state.ts(), from: ctx.me(), to, clock: ctx.store.format_clock(&clock), text };
-    (m, clock)
+    Message { id: 0, kind, ts: ctx.state.ts(), from: ctx.me(), to, clock, clock_text: String::new(), text }
+}
+
+/// Writes the message's clock out if one of these connections asked for
+/// CLOCK ON (most messages are never shown with their clock).
+fn describe_for(ctx: &mut Ctx, m: &mut Message, keys: &[usize]) {
+    if keys.iter().any(|&k| ctx.state.conns.get(k).is_some_and(|c| c.clock_on)) {
+        ctx.store.describe_clock(m);
+    }
 }
 
 /// Logs a private message (MSG, MCAST), queues it for the offline
 /// recipients, delivers it to the online ones, and applies the clock rules.
 /// Returns the names delivered to and stored for.
-fn send(ctx: &mut Ctx, m: &Message, clock: &Clock, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
+fn send(ctx: &mut Ctx, m: &mut Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
     let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
     // Who may see it in HISTORY: sender and recipients.
     let participants: Vec<String> = std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect();
@@ -60,13 +66,15 @@ fn send(ctx: &mut Ctx, m: &Message, clock: &Clock, to: &[Recipient]) -> Result<(
             ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
         }
     }
-    ctx.store.clock_sent(ctx.my_id(), clock);
+    ctx.store.clock_sent(ctx.my_id(), &m.clock);
+    let online: Vec<usize> = to.iter().filter_map(|r| r.key).collect();
+    describe_for(ctx, m, &online);
     let mut out = Outgoing::new(m);
     let mut delivered = Vec::new();
     for r in to {
         if let Some(key) = r.key {
             ctx.state.deliver(key, &mut out);
-            ctx.store.clock_receive(r.id, clock);
+            ctx.store.clock_receive(r.id, &m.clock);
             delivered.push(r.name.clone());
         }
     }
@@ -78,9 +86,9 @@ fn send(ctx: &mut Ctx, m: &Message, clock: &Clock, to: &[Recipient]) -> Result<(
 pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MSG")?;
     let r = resolve(ctx, to)?;
-    let (m, clock) = compose(ctx, Kind::Msg, r.name.clone(), text);
+    let mut m = compose(ctx, Kind::Msg, r.name.clone(), text);
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
-    let (_, stored) = send(ctx, &m, &clock, std::slice::from_ref(&r))?;
+    let (_, stored) = send(ctx, &mut m, std::slice::from_ref(&r))?;
     if stored.is_empty() {
         ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
     } else {
@@ -96,9 +104,9 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
     let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let (m, clock) = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
+    let mut m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
-    let (delivered, stored) = send(ctx, &m, &clock, &recipients)?;
+    let (delivered, stored) = send(ctx, &mut m, &recipients)?;
     let ok = reply::ok(
         "MCAST",
         &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
@@ -116,17 +124,18 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
 /// log failure is logged and live delivery goes on (nothing is promised).
 pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "ALL")?;
-    let (m, clock) = compose(ctx, Kind::All, "*".to_string(), text);
+    let mut m = compose(ctx, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     let _ = ctx.store.log_message(&m, &[]);
-    let mut out = Outgoing::new(&m);
     let receivers = ctx.state.joined_keys(Some(ctx.key));
+    describe_for(ctx, &mut m, &receivers);
+    let mut out = Outgoing::new(&m);
     for &key in &receivers {
         ctx.state.deliver(key, &mut out);
     }
     // Every joined user but the sender got it: the clock rules for all.
     debug_assert_eq!(receivers.len() + 1, ctx.store.clocks_joined());
-    ctx.store.clock_broadcast(ctx.my_id(), &clock);
+    ctx.store.clock_broadcast(ctx.my_id(), &m.clock);
     let delivered = receivers.len();
     ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
     Ok(())

@@ -55,8 +55,7 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     ctx.reply(&reply::ok("JOIN", &format!("{name} pending={}", pending.len())));
     for m in &pending {
         ctx.state.deliver(ctx.key, &mut Outgoing::new(m));
-        let clock = ctx.store.parse_clock(&m.clock);
-        ctx.store.clock_receive(id, &clock);
+        ctx.store.clock_receive(id, &m.clock);
         if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
             let end = conn.queued_total();
             conn.pending_marks.push((end, m.id));
