@@ -81,6 +81,10 @@ pub enum AuthStep {
     Register,
 }
 
+/// Output buffer capacity kept between passes while the connection is busy:
+/// what one pass may write.
+const KEEP_OUTPUT: usize = WRITE_CAP;
+
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flushed {
@@ -241,10 +245,24 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-        // All sent: give the memory back rather than keep a large buffer idle.
-        self.out = Vec::new();
+        // All sent. The buffer is kept for the next pass: growing it again
+        // for every pass of a busy connection costs a page fault for every
+        // page (a fifth of W1's time). `release_idle_output` frees it once
+        // the server is idle.
+        self.out.clear();
+        if self.out.capacity() > KEEP_OUTPUT {
+            self.out = Vec::new();
+        }
         self.outpos = 0;
         Ok(Flushed::All)
+    }
+
+    /// Frees the output buffer if it holds nothing to send.
+    pub fn release_idle_output(&mut self) {
+        if self.outpos >= self.out.len() {
+            self.out = Vec::new();
+            self.outpos = 0;
+        }
     }
 
     /// Reads once from the socket into the input buffer.

@@ -281,6 +281,9 @@ impl Server {
             if idle && busy_since_trim {
                 let due = TRIM_EVERY.saturating_sub(last_trim.elapsed());
                 if due.is_zero() {
+                    for (_, conn) in self.state.conns.iter_mut() {
+                        conn.release_idle_output();
+                    }
                     crate::os::release_free_memory();
                     (busy_since_trim, last_trim) = (false, Instant::now());
                 } else {
