@@ -202,6 +202,11 @@ impl Conn {
         if self.unsent() + bytes.len() > max_sendq {
             return false;
         }
+        if self.outpos > 0 && self.out.len() + bytes.len() > self.out.capacity() {
+            // Reuse the room of what was written rather than grow.
+            self.out.drain(..self.outpos);
+            self.outpos = 0;
+        }
         self.out.extend_from_slice(bytes);
         self.queued_total += bytes.len() as u64;
         true
