@@ -11,6 +11,10 @@
 //! - `idle` (W3): N joined clients sit idle; server RSS per connection;
 //! - `joinstorm`: N clients join at once, every join announced to all.
 //!
+//! `relay` is not a workload but a server: a bare mio relay (no parsing
+//! beyond the commands the workloads use, no storage) on `--addr`, to show
+//! the load generator's own ceiling (see relay.rs).
+//!
 //! Network use is loopback only by design: `--addr` must be a loopback address.
 
 use mio::net::TcpStream;
@@ -19,6 +23,9 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+#[path = "chatd-bench/relay.rs"]
+mod relay;
 
 /// Connections being set up at once (more would overflow the listen backlog).
 const CONNECT_BATCH: usize = 256;
@@ -35,6 +42,8 @@ enum Workload {
     Latency,
     Idle,
     JoinStorm,
+    /// Not a workload: serve as a bare relay.
+    Relay,
 }
 
 #[derive(Debug, Clone)]
@@ -54,14 +63,16 @@ struct Options {
 }
 
 fn usage() -> String {
-    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm\n\n\
-        Load generator for chatd (or an IRC server with --irc). Loopback only.";
+    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm|relay\n\n\
+        Load generator for chatd (or an IRC server with --irc). Loopback only.\n\
+        relay: serve on --addr as a bare relay (JOIN, ALL, PING; no storage)\n\
+        for --timeout seconds, to measure the load generator's own ceiling.";
     options().usage(brief)
 }
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
-    o.optopt("a", "addr", "server address (loopback), default 127.0.0.1:5000", "ADDR");
+    o.optopt("a", "addr", "server address (loopback; relay: listen there), default 127.0.0.1:5000", "ADDR");
     o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench, PRIVMSG #bench) instead of chatd");
     o.optopt("c", "clients", "connections (default 100)", "N");
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
@@ -71,7 +82,7 @@ fn options() -> getopts::Options {
     o.optopt("", "rate", "latency: messages per second per sender (default 50)", "N");
     o.optopt("", "seconds", "latency: how long to send; idle: how long to hold (default 10)", "SECS");
     o.optopt("", "pid", "server process id, to read its memory (idle, joinstorm)", "PID");
-    o.optopt("t", "timeout", "give up after this many seconds (default 300)", "SECS");
+    o.optopt("t", "timeout", "give up after this many seconds (relay: serve this long; default 300)", "SECS");
     o.optflag("h", "help", "print this help");
     o
 }
@@ -97,8 +108,9 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         Some("latency") => Workload::Latency,
         Some("idle") => Workload::Idle,
         Some("joinstorm") => Workload::JoinStorm,
+        Some("relay") => Workload::Relay,
         Some(other) => return Err(format!("unknown workload {other}")),
-        None => return Err("name a workload: broadcast, latency, idle or joinstorm".into()),
+        None => return Err("name a workload (broadcast, latency, idle or joinstorm) or relay".into()),
     };
     let opts = Options {
         addr,
@@ -193,6 +205,9 @@ fn run(opts: Options) -> io::Result<String> {
     if (opts.clients as u64) + 16 > limit {
         return Err(io::Error::other(format!("{} clients need more descriptors than the limit {limit}", opts.clients)));
     }
+    if opts.workload == Workload::Relay {
+        return relay::serve(opts.addr, opts.timeout);
+    }
     let mut bench = Bench {
         padding: "x".repeat(opts.size),
         opts,
@@ -252,6 +267,7 @@ fn run(opts: Options) -> io::Result<String> {
         }
         Workload::Broadcast => bench.broadcast()?,
         Workload::Latency => bench.latency()?,
+        Workload::Relay => unreachable!("the relay is served above"),
     };
     Ok(line)
 }
