@@ -8,7 +8,8 @@
 //! Workloads (see `-h`):
 //! - `broadcast` (W1): N clients each send M broadcasts with at most K in flight;
 //! - `latency` (W2): N clients, S of them send R messages/s for T seconds;
-//! - `idle` (W3): N joined clients sit idle; server RSS per connection;
+//! - `idle` (W3): N joined clients sit idle; server RSS per connection (with
+//!   `--irc`, "joined" is registered, in no channel: chatd's JOIN is a login);
 //! - `joinstorm`: N clients join at once, every join announced to all.
 //!
 //! `relay` is not a workload but a server: a bare mio relay (no parsing
@@ -73,7 +74,7 @@ fn usage() -> String {
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
     o.optopt("a", "addr", "server address (loopback; relay: listen there), default 127.0.0.1:5000", "ADDR");
-    o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench, PRIVMSG #bench) instead of chatd");
+    o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench but not when idle, PRIVMSG #bench) instead of chatd");
     o.optopt("c", "clients", "connections (default 100)", "N");
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
     o.optopt("s", "size", "message text size in bytes (default 64)", "BYTES");
@@ -250,19 +251,23 @@ fn run(opts: Options) -> io::Result<String> {
                 _ => "-".into(),
             };
             // Then one broadcast from the first client: does it reach all?
+            // (Not with IRC: the clients are in no channel.)
             let others = (o.clients - 1) as u64;
-            bench.send_payload(0);
-            bench.flush(0)?;
-            let sent = Instant::now();
-            let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
+            let broadcast = if o.proto == Proto::Chatd {
+                bench.send_payload(0);
+                bench.flush(0)?;
+                let sent = Instant::now();
+                let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
+                format!("{}/{others} broadcast_secs={:.2}", bench.tally.deliveries, sent.elapsed().as_secs_f64())
+            } else {
+                "- broadcast_secs=-".into()
+            };
             format!(
-                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={}/{others} broadcast_secs={:.2}",
+                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={broadcast}",
                 o.clients,
                 bench.clients.iter().filter(|c| c.joined).count(),
                 rss_before.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
                 rss_after.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-                bench.tally.deliveries,
-                sent.elapsed().as_secs_f64(),
             )
         }
         Workload::Broadcast => bench.broadcast()?,
@@ -460,10 +465,11 @@ impl Bench {
         }
         let command = words.next().unwrap_or("");
         match command {
-            // End of MOTD (or no MOTD): registered; join the channel.
-            "376" | "422" => {
-                self.clients[i].out.extend_from_slice(b"JOIN #bench\r\n");
-            }
+            // End of MOTD (or no MOTD): registered. Idle clients stop there
+            // (chatd's JOIN is a login, as registration is); others join
+            // the channel.
+            "376" | "422" if self.opts.workload == Workload::Idle => self.clients[i].joined = true,
+            "376" | "422" => self.clients[i].out.extend_from_slice(b"JOIN #bench\r\n"),
             "366" => self.clients[i].joined = true, // end of NAMES: in the channel
             "JOIN" => {
                 self.clients[i].joins_seen += 1;
