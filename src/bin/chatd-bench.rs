@@ -28,8 +28,11 @@ use std::time::{Duration, Instant};
 #[path = "chatd-bench/relay.rs"]
 mod relay;
 
-/// Connections being set up at once (more would overflow the listen backlog).
+/// Connections being set up at once: more would overflow the server's listen
+/// backlog (chatd's is 4096), and dropped connections are retried only after
+/// 1, 3, 7.. s. ngIRCd listens with a backlog of 10, hence the IRC batch.
 const CONNECT_BATCH: usize = 256;
+const IRC_CONNECT_BATCH: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Proto {
@@ -307,7 +310,8 @@ impl Bench {
         };
         let deadline = Instant::now() + self.opts.timeout;
         while self.clients.len() < n {
-            let batch_end = (self.clients.len() + CONNECT_BATCH).min(n);
+            let batch = if self.opts.proto == Proto::Irc { IRC_CONNECT_BATCH } else { CONNECT_BATCH };
+            let batch_end = (self.clients.len() + batch).min(n);
             for i in self.clients.len()..batch_end {
                 let mut sock = TcpStream::connect(self.opts.addr)?;
                 self.poll.registry().register(&mut sock, Token(i), Interest::READABLE | Interest::WRITABLE)?;
