@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chatd's performance figures, side by side with ngIRCd when asked.
 #
-#   scripts/bench.sh [--vs-ngircd] [--runs N] [--quick]
+#   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--runs N] [--quick]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
 #   W1  100 clients each send 200 broadcasts of 64 B, 8 in flight: deliveries/s
@@ -9,20 +9,23 @@
 #   W3  5000 idle joined connections: server RSS per connection
 #   JS  join storm: 5000 clients join, every join announced to all
 # Each workload runs N times (default 3), servers alternating when compared;
-# the table shows medians. Server and load generator are pinned to
+# the table shows medians. --vs-relay adds W1 and W2 against `chatd-bench
+# relay`, a bare mio relay (no parsing beyond JOIN/ALL/PING, no storage):
+# the load generator's own ceiling. Server and load generator are pinned to
 # different cores when the machine has two. Loopback only; every server is
 # started on a free port and stopped by its PID; every run has a time bound.
 # Prints figures, asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 vs=0 quick=0
+runs=3 vs=0 vs_relay=0 quick=0
 while [ $# -gt 0 ]; do
     case $1 in
         --vs-ngircd) vs=1 ;;
         --runs) runs=$2; shift ;;
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --vs-relay) vs_relay=1 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -102,6 +105,13 @@ EOF
     wait_port "$port"
 }
 
+start_relay() {
+    port=$(free_port)
+    "${server_pin[@]}" "$bench" -a "127.0.0.1:$port" -t 900 relay </dev/null >"$work/relay.log" 2>&1 &
+    pid=$!
+    wait_port "$port"
+}
+
 # run SERVER WORKLOAD -> one chatd-bench summary line (or "failed ...")
 run() {
     local server=$1 workload=$2 proto=() args=()
@@ -125,10 +135,12 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 servers=(chatd)
 [ "$vs" = 1 ] && servers+=(ngircd)
+[ "$vs_relay" = 1 ] && servers+=(relay)
 declare -A results
 for workload in W1 W2 W3 JS; do
     for r in $(seq "$runs"); do
         for server in "${servers[@]}"; do
+            [ "$server" = relay ] && [ "$workload" != W1 ] && [ "$workload" != W2 ] && continue
             line=$(run "$server" "$workload")
             echo "$workload $server run $r: $line"
             results[$workload,$server]+="$line"$'\n'
@@ -144,20 +156,21 @@ figure() {   # WORKLOAD SERVER FIELD -> median of that field over the runs
 
 echo
 echo "medians of $runs run(s); $(nproc) cores; $( [ ${#server_pin[@]} -gt 0 ] && echo 'server on core 0, load on core 1' || echo 'unpinned')"
-printf '%-44s' "workload"; for s in "${servers[@]}"; do printf '%16s' "$s"; done
+printf '%-44s' "workload"; for s in "${servers[@]}"; do printf '%16s' "${s/relay/bare relay}"; done
 [ "$vs" = 1 ] && printf '%16s' "chatd/ngircd"
 echo
 row() {   # LABEL WORKLOAD FIELD SCALE
-    local label=$1 w=$2 f=$3 scale=$4 vals=()
+    local label=$1 w=$2 f=$3 scale=$4
+    local -A vals
     printf '%-44s' "$label"
     for s in "${servers[@]}"; do
         v=$(figure "$w" "$s" "$f")
-        vals+=("$v")
+        vals[$s]=$v
         if [ "$v" = "-" ]; then printf '%16s' "-"; else awk -v v="$v" -v k="$scale" 'BEGIN { printf "%16.2f", v / k }'; fi
     done
     if [ "$vs" = 1 ]; then
-        if [ "${vals[0]}" = "-" ] || [ "${vals[1]}" = "-" ]; then printf '%16s' "-"
-        else awk -v a="${vals[0]}" -v b="${vals[1]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
+        if [ "${vals[chatd]}" = "-" ] || [ "${vals[ngircd]}" = "-" ]; then printf '%16s' "-"
+        else awk -v a="${vals[chatd]}" -v b="${vals[ngircd]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
     fi
     echo
 }

@@ -8,8 +8,13 @@
 //! Workloads (see `-h`):
 //! - `broadcast` (W1): N clients each send M broadcasts with at most K in flight;
 //! - `latency` (W2): N clients, S of them send R messages/s for T seconds;
-//! - `idle` (W3): N joined clients sit idle; server RSS per connection;
+//! - `idle` (W3): N joined clients sit idle; server RSS per connection (with
+//!   `--irc`, "joined" is registered, in no channel: chatd's JOIN is a login);
 //! - `joinstorm`: N clients join at once, every join announced to all.
+//!
+//! `relay` is not a workload but a server: a bare mio relay (no parsing
+//! beyond the commands the workloads use, no storage) on `--addr`, to show
+//! the load generator's own ceiling (see relay.rs).
 //!
 //! Network use is loopback only by design: `--addr` must be a loopback address.
 
@@ -20,8 +25,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// Connections being set up at once (more would overflow the listen backlog).
+#[path = "chatd-bench/relay.rs"]
+mod relay;
+
+/// Connections being set up at once: more would overflow the server's listen
+/// backlog (chatd's is 4096), and dropped connections are retried only after
+/// 1, 3, 7.. s. ngIRCd listens with a backlog of 10, hence the IRC batch.
 const CONNECT_BATCH: usize = 256;
+const IRC_CONNECT_BATCH: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Proto {
@@ -35,6 +46,8 @@ enum Workload {
     Latency,
     Idle,
     JoinStorm,
+    /// Not a workload: serve as a bare relay.
+    Relay,
 }
 
 #[derive(Debug, Clone)]
@@ -54,15 +67,17 @@ struct Options {
 }
 
 fn usage() -> String {
-    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm\n\n\
-        Load generator for chatd (or an IRC server with --irc). Loopback only.";
+    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm|relay\n\n\
+        Load generator for chatd (or an IRC server with --irc). Loopback only.\n\
+        relay: serve on --addr as a bare relay (JOIN, ALL, PING; no storage)\n\
+        for --timeout seconds, to measure the load generator's own ceiling.";
     options().usage(brief)
 }
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
-    o.optopt("a", "addr", "server address (loopback), default 127.0.0.1:5000", "ADDR");
-    o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench, PRIVMSG #bench) instead of chatd");
+    o.optopt("a", "addr", "server address (loopback; relay: listen there), default 127.0.0.1:5000", "ADDR");
+    o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench but not when idle, PRIVMSG #bench) instead of chatd");
     o.optopt("c", "clients", "connections (default 100)", "N");
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
     o.optopt("s", "size", "message text size in bytes (default 64)", "BYTES");
@@ -71,7 +86,7 @@ fn options() -> getopts::Options {
     o.optopt("", "rate", "latency: messages per second per sender (default 50)", "N");
     o.optopt("", "seconds", "latency: how long to send; idle: how long to hold (default 10)", "SECS");
     o.optopt("", "pid", "server process id, to read its memory (idle, joinstorm)", "PID");
-    o.optopt("t", "timeout", "give up after this many seconds (default 300)", "SECS");
+    o.optopt("t", "timeout", "give up after this many seconds (relay: serve this long; default 300)", "SECS");
     o.optflag("h", "help", "print this help");
     o
 }
@@ -97,8 +112,9 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         Some("latency") => Workload::Latency,
         Some("idle") => Workload::Idle,
         Some("joinstorm") => Workload::JoinStorm,
+        Some("relay") => Workload::Relay,
         Some(other) => return Err(format!("unknown workload {other}")),
-        None => return Err("name a workload: broadcast, latency, idle or joinstorm".into()),
+        None => return Err("name a workload (broadcast, latency, idle or joinstorm) or relay".into()),
     };
     let opts = Options {
         addr,
@@ -193,6 +209,9 @@ fn run(opts: Options) -> io::Result<String> {
     if (opts.clients as u64) + 16 > limit {
         return Err(io::Error::other(format!("{} clients need more descriptors than the limit {limit}", opts.clients)));
     }
+    if opts.workload == Workload::Relay {
+        return relay::serve(opts.addr, opts.timeout);
+    }
     let mut bench = Bench {
         padding: "x".repeat(opts.size),
         opts,
@@ -235,23 +254,28 @@ fn run(opts: Options) -> io::Result<String> {
                 _ => "-".into(),
             };
             // Then one broadcast from the first client: does it reach all?
+            // (Not with IRC: the clients are in no channel.)
             let others = (o.clients - 1) as u64;
-            bench.send_payload(0);
-            bench.flush(0)?;
-            let sent = Instant::now();
-            let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
+            let broadcast = if o.proto == Proto::Chatd {
+                bench.send_payload(0);
+                bench.flush(0)?;
+                let sent = Instant::now();
+                let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
+                format!("{}/{others} broadcast_secs={:.2}", bench.tally.deliveries, sent.elapsed().as_secs_f64())
+            } else {
+                "- broadcast_secs=-".into()
+            };
             format!(
-                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={}/{others} broadcast_secs={:.2}",
+                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={broadcast}",
                 o.clients,
                 bench.clients.iter().filter(|c| c.joined).count(),
                 rss_before.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
                 rss_after.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-                bench.tally.deliveries,
-                sent.elapsed().as_secs_f64(),
             )
         }
         Workload::Broadcast => bench.broadcast()?,
         Workload::Latency => bench.latency()?,
+        Workload::Relay => unreachable!("the relay is served above"),
     };
     Ok(line)
 }
@@ -286,7 +310,8 @@ impl Bench {
         };
         let deadline = Instant::now() + self.opts.timeout;
         while self.clients.len() < n {
-            let batch_end = (self.clients.len() + CONNECT_BATCH).min(n);
+            let batch = if self.opts.proto == Proto::Irc { IRC_CONNECT_BATCH } else { CONNECT_BATCH };
+            let batch_end = (self.clients.len() + batch).min(n);
             for i in self.clients.len()..batch_end {
                 let mut sock = TcpStream::connect(self.opts.addr)?;
                 self.poll.registry().register(&mut sock, Token(i), Interest::READABLE | Interest::WRITABLE)?;
@@ -444,10 +469,11 @@ impl Bench {
         }
         let command = words.next().unwrap_or("");
         match command {
-            // End of MOTD (or no MOTD): registered; join the channel.
-            "376" | "422" => {
-                self.clients[i].out.extend_from_slice(b"JOIN #bench\r\n");
-            }
+            // End of MOTD (or no MOTD): registered. Idle clients stop there
+            // (chatd's JOIN is a login, as registration is); others join
+            // the channel.
+            "376" | "422" if self.opts.workload == Workload::Idle => self.clients[i].joined = true,
+            "376" | "422" => self.clients[i].out.extend_from_slice(b"JOIN #bench\r\n"),
             "366" => self.clients[i].joined = true, // end of NAMES: in the channel
             "JOIN" => {
                 self.clients[i].joins_seen += 1;
