@@ -81,7 +81,18 @@ fn migrate_to_compact_clocks(db: &Connection) -> rusqlite::Result<()> {
              user   INTEGER PRIMARY KEY,           -- users.id
              counts BLOB NOT NULL                  -- (user number, counter) varints
          );
-         ALTER TABLE messages ADD COLUMN counts BLOB;",
+         -- Rebuilt (foreign keys are off during migrations): the clock
+         -- becomes a blob, and the kind check no longer uses IN (...),
+         -- for which SQLite builds a temporary index on every insert.
+         CREATE TABLE messages_v2 (
+             id         INTEGER PRIMARY KEY,
+             ts         TEXT NOT NULL,             -- RFC 3339 UTC
+             kind       TEXT NOT NULL CHECK (kind = 'ALL' OR kind = 'MSG' OR kind = 'MCAST'),
+             sender     TEXT NOT NULL,             -- display name
+             recipients TEXT NOT NULL,             -- '*', a name, or a comma list
+             body       TEXT NOT NULL,
+             clock      BLOB NOT NULL              -- the sender's clock, carried by the message
+         );",
     )?;
     let ids: HashMap<String, i64> = db
         .prepare("SELECT folded, id FROM users")?
@@ -105,19 +116,33 @@ fn migrate_to_compact_clocks(db: &Connection) -> rusqlite::Result<()> {
     for (id, text) in &users {
         put.execute(params![id, encode(text)])?;
     }
-    let messages: Vec<(i64, String)> = db
-        .prepare("SELECT id, clock FROM messages")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut set = db.prepare("UPDATE messages SET counts = ?2 WHERE id = ?1")?;
-    for (id, text) in &messages {
-        set.execute(params![id, encode(text)])?;
+    let mut read = db.prepare("SELECT id, ts, kind, sender, recipients, body, clock FROM messages ORDER BY id")?;
+    let mut rows = read.query([])?;
+    let mut copy = db.prepare(
+        "INSERT INTO messages_v2 (id, ts, kind, sender, recipients, body, clock) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    while let Some(r) = rows.next()? {
+        let (id, ts, kind, sender, to, body): (i64, String, String, String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        copy.execute(params![id, ts, kind, sender, to, body, encode(&r.get::<_, String>(6)?)])?;
     }
+    drop(rows);
+    drop(read);
     db.execute_batch(
-        "ALTER TABLE users DROP COLUMN clock;
-         ALTER TABLE messages DROP COLUMN clock;
-         ALTER TABLE messages RENAME COLUMN counts TO clock;",
-    )
+        "DROP TABLE messages;
+         ALTER TABLE messages_v2 RENAME TO messages;
+         CREATE INDEX messages_broadcasts ON messages(kind, id);
+         ALTER TABLE users DROP COLUMN clock;",
+    )?;
+    // What PRAGMA foreign_keys would have checked: every reference still holds.
+    let broken: i64 = db.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+    if broken > 0 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some(format!("{broken} rows would lose what they refer to")),
+        ));
+    }
+    Ok(())
 }
 
 /// A clock on disk: for each entry, the user's number (`users.id`) then
@@ -389,7 +414,9 @@ impl Store {
         // without an fsync on the loop thread; the checkpointer thread makes
         // it safe from a power cut within CHECKPOINT_EVERY. Autocheckpoint is
         // off so the loop never does a checkpoint's fsyncs itself.
-        db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")
+        // Foreign keys are switched on after the migrations, which may
+        // rebuild a table that others refer to (SQLite's documented way).
+        db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = OFF;")
             .map_err(check)?;
         db.busy_timeout(BUSY_TIMEOUT).map_err(check)?;
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -407,6 +434,7 @@ impl Store {
             };
             step(&db).map_err(|e| format!("cannot migrate database {shown} to version {}: {e}", i + 1))?;
         }
+        db.execute_batch("PRAGMA foreign_keys = ON").map_err(check)?;
         let mut store = Store {
             db,
             users: Vec::new(),
@@ -993,7 +1021,8 @@ mod tests {
                      VALUES ('bob', 'Bob', 'alice=2,bob=1', 't', 't'), ('alice', 'alice', 'alice=2', 't', 't');
                  INSERT INTO messages (ts, kind, sender, recipients, clock, body)
                      VALUES ('t', 'MSG', 'alice', 'Bob', 'alice=2,ghost=7', 'hi bob');
-                 INSERT INTO participants VALUES ('alice', 1), ('bob', 1);"
+                 INSERT INTO participants VALUES ('alice', 1), ('bob', 1);
+                 INSERT INTO pending VALUES ('bob', 1);"
             ))
             .unwrap();
         }
@@ -1002,6 +1031,9 @@ mod tests {
         assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=2");
         let log = s.history(Some("bob"), 10).unwrap();
         assert_eq!((log[0].text.as_str(), log[0].clock_text.as_str()), ("hi bob", "alice=2"));
+        assert_eq!(s.pending("bob").unwrap().len(), 1, "the rebuilt log keeps what refers to it");
+        let fk: i64 = s.db.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
         // A new user gets the next number, and everything survives reopening.
         let carol = s.user_joined("carol", "t2");
         let c = s.send_clock(carol);
