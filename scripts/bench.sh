@@ -4,7 +4,10 @@
 #   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--runs N] [--quick]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
-#   W1  100 clients each send 200 broadcasts of 64 B, 8 in flight: deliveries/s
+#   W1  100 clients each send 200 broadcasts of 64 B, 8 in flight: deliveries/s,
+#       and deliveries per second of the server's own CPU time (all its
+#       threads, from /proc): how much the server does for its CPU, which
+#       still compares servers when the load generator's core is the limit
 #   W2  200 clients, 20 send 50 msg/s for 10 s: one-way latency p50/p99
 #   W3  5000 idle joined connections: server RSS per connection
 #   JS  join storm: 5000 clients join, every join announced to all
@@ -112,6 +115,9 @@ start_relay() {
     wait_port "$port"
 }
 
+# CPU time a process and all its threads have used, in nanoseconds.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+
 # run SERVER WORKLOAD -> one chatd-bench summary line (or "failed ...")
 run() {
     local server=$1 workload=$2 proto=() args=()
@@ -123,9 +129,18 @@ run() {
         W3) args=(-c 5000 --seconds 3 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" idle) ;;
         JS) args=(-c 5000 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" joinstorm) ;;
     esac
-    local line
+    local line cpu_before
+    cpu_before=$(cpu_ns "$pid")
     if ! line=$(timeout 300 "${client_pin[@]}" "$bench" -a "127.0.0.1:$port" "${proto[@]}" "${args[@]}" 2>&1); then
         line="failed: ${line##*chatd-bench: }"
+    fi
+    # The server's own CPU time for the run: what it costs, whether or not
+    # the load generator's core was the limit.
+    local cpu_ms=$(( ($(cpu_ns "$pid") - cpu_before) / 1000000 )) deliveries
+    line+=" server_cpu_ms=$cpu_ms"
+    deliveries=$(field deliveries "$line")
+    if [ -n "$deliveries" ] && [ "$cpu_ms" -gt 0 ]; then
+        line+=" deliveries_per_cpu_s=$(( deliveries * 1000 / cpu_ms ))"
     fi
     stop_server
     echo "$line"
@@ -175,6 +190,7 @@ row() {   # LABEL WORKLOAD FIELD SCALE
     echo
 }
 row "W1 deliveries/s (millions)" W1 deliveries_per_s 1000000
+row "W1 deliveries per server CPU-second (millions)" W1 deliveries_per_cpu_s 1000000
 row "W2 latency p50 (ms)" W2 p50_ms 1
 row "W2 latency p99 (ms)" W2 p99_ms 1
 row "W3 RSS per idle joined connection (KiB)" W3 rss_per_conn_kib 1
