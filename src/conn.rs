@@ -82,8 +82,9 @@ pub enum AuthStep {
 }
 
 /// Output buffer capacity kept between passes while the connection is busy:
-/// what one pass may write.
-const KEEP_OUTPUT: usize = WRITE_CAP;
+/// a few passes' worth of writes (in W1 a receiver gets about 90 KB a pass).
+/// A larger buffer, after a burst such as a long HISTORY, is freed at once.
+const KEEP_OUTPUT: usize = 4 * WRITE_CAP;
 
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
