@@ -113,7 +113,7 @@ impl Clock {
     }
 
     /// The entries, sorted by user number.
-    pub fn entries(&self) -> impl Iterator<Item = (UserId, u64)> + '_ {
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (UserId, u64)> + '_ {
         self.ids.iter().copied().zip(self.counts.iter().copied())
     }
 }

@@ -149,8 +149,8 @@ fn migrate_to_compact_clocks(db: &Connection) -> rusqlite::Result<()> {
 /// the counter, each an unsigned LEB128 varint. About 3 bytes an entry,
 /// against 10 for `alice=3,`; written for every message and, each pass, for
 /// every user whose clock moved.
-fn encode_entries(entries: impl Iterator<Item = (i64, u64)>) -> Vec<u8> {
-    let mut out = Vec::new();
+fn encode_entries(entries: impl ExactSizeIterator<Item = (i64, u64)>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 4);
     for (id, n) in entries {
         put_varint(&mut out, id as u64);
         put_varint(&mut out, n);
