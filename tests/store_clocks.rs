@@ -145,3 +145,56 @@ fn stored_delivery_follows_the_rules_and_clocks_outlive_a_crash() {
     let mut bob = s.join("bob");
     assert_eq!(bob.ask("CLOCK"), "OK CLOCK alice=3,bob=3");
 }
+
+#[test]
+fn a_broadcast_reaches_the_clocks_of_those_joined_when_it_was_sent() {
+    // chatd applies ALL's clock rule lazily (clock.rs, `Clocks`): these
+    // clocks, worked out by hand with the plain rule, must come out the
+    // same, before and after a kill -9.
+    let s = Server::start();
+    let mut alice = s.join("alice");
+    let mut bob = s.join("bob");
+    alice.event_ts("JOINED", "bob");
+
+    // 1. alice ALL:  alice {alice=1}; bob {alice=1,bob=1}
+    assert_eq!(alice.ask("ALL a1"), "OK ALL delivered=1");
+    bob.event_ts("ALL", "alice a1");
+
+    // 2. carol joins after it: a1 is not in her clock.
+    let mut carol = s.join("carol");
+    alice.event_ts("JOINED", "carol");
+    bob.event_ts("JOINED", "carol");
+
+    // 3. bob ALL [alice=1,bob=2]: alice {alice=2,bob=2}; carol {alice=1,bob=2,carol=1}
+    assert_eq!(bob.ask("ALL b1"), "OK ALL delivered=2");
+    alice.event_ts("ALL", "bob b1");
+    carol.event_ts("ALL", "bob b1");
+    assert_eq!(carol.ask("CLOCK"), "OK CLOCK alice=1,bob=2,carol=1");
+
+    // 4. carol ALL [alice=1,bob=2,carol=2]: alice {alice=3,bob=2,carol=2};
+    //    bob {alice=1,bob=3,carol=2}
+    assert_eq!(carol.ask("ALL c1"), "OK ALL delivered=2");
+    alice.event_ts("ALL", "carol c1");
+    bob.event_ts("ALL", "carol c1");
+
+    // 5. carol leaves; 6. alice ALL [alice=4,bob=2,carol=2]: bob {alice=4,bob=4,carol=2}
+    assert_eq!(carol.ask("QUIT"), "OK LEAVE");
+    alice.event_ts("LEFT", "carol");
+    bob.event_ts("LEFT", "carol");
+    assert_eq!(alice.ask("ALL a2"), "OK ALL delivered=1");
+    bob.event_ts("ALL", "alice a2");
+
+    let expected =
+        [("alice", "alice=4,bob=2,carol=2"), ("bob", "alice=4,bob=4,carol=2"), ("carol", "alice=1,bob=2,carol=2")];
+    assert_eq!(alice.ask("CLOCK"), format!("OK CLOCK {}", expected[0].1));
+    assert_eq!(bob.ask("CLOCK"), format!("OK CLOCK {}", expected[1].1));
+
+    drop((alice, bob, carol));
+    let s = Server::start_in(s.kill(), &[], "");
+    for (name, clock) in expected {
+        let mut c = s.join(name);
+        assert_eq!(c.ask("CLOCK"), format!("OK CLOCK {clock}"), "{name} after kill -9");
+        assert_eq!(c.ask("QUIT"), "OK LEAVE");
+        assert!(c.closed_within(WAIT));
+    }
+}
