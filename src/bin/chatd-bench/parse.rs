@@ -1,0 +1,290 @@
+//! The load generator's receive path: what one server line means, read
+//! straight from the bytes.
+//!
+//! W1 hands the generator millions of lines a second, so nothing here
+//! allocates, splits into `&str`s or goes through `str::parse`: lines are
+//! found eight bytes at a time and numbers are read digit by digit. The
+//! meaning is what chatd-bench always gave a line (see the tests below).
+
+/// What one server line means to the load generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A message from a bench client (chatd `ALL`, IRC `PRIVMSG`).
+    Delivery(Payload),
+    /// A message whose text is not a bench payload: no delivery.
+    Malformed,
+    /// chatd `OK JOIN`: logged in.
+    JoinOk,
+    /// chatd `OK ALL`, IRC `PONG`: a send acknowledged.
+    Ack,
+    /// chatd `JOINED`, IRC `JOIN`: a join announced.
+    Joined,
+    /// chatd `ERR`.
+    Err,
+    /// IRC `PING`: to be answered `PONG <token>`.
+    Ping(&'a [u8]),
+    /// IRC 376 or 422 (end of MOTD, or none): registered.
+    Registered,
+    /// IRC 366 (end of NAMES): in the channel.
+    InChannel,
+    /// Anything else.
+    Other,
+}
+
+/// A bench message text: `<sender> <seq> <send-time-us> [padding]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payload {
+    pub sender: usize,
+    pub seq: i64,
+    pub sent_us: u64,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The first zero byte of `v`, as its high bit (the lowest set high bit is
+/// exact: a borrow reaches only bytes above a zero byte).
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// The index of the first `b` in `hay`, eight bytes at a time.
+#[inline]
+pub fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    let pattern = LO * u64::from(b);
+    let mut words = hay.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let zero = zero_bytes(u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ pattern);
+        if zero != 0 {
+            return Some(base + (zero.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words.remainder().iter().position(|&x| x == b).map(|p| base + p)
+}
+
+/// The index of the first `\n` in `hay`, and whether every byte before it
+/// is ASCII: one pass, eight bytes at a time.
+#[inline]
+pub fn line_end(hay: &[u8]) -> Option<(usize, bool)> {
+    let pattern = LO * u64::from(b'\n');
+    let mut words = hay.chunks_exact(8);
+    let mut base = 0;
+    let mut high = 0; // the high bits seen before the newline
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let zero = zero_bytes(w ^ pattern);
+        if zero != 0 {
+            let before = ((zero & zero.wrapping_neg()) >> 7) - 1; // the bytes before it
+            return Some((base + (zero.trailing_zeros() / 8) as usize, (high | (w & before)) & HI == 0));
+        }
+        high |= w;
+        base += 8;
+    }
+    let tail = words.remainder();
+    let p = tail.iter().position(|&x| x == b'\n')?;
+    Some((base + p, high & HI == 0 && tail[..p].is_ascii()))
+}
+
+/// The first space-separated word of `s`, and what follows that space.
+#[inline]
+fn word(s: &[u8]) -> (&[u8], &[u8]) {
+    match find_byte(b' ', s) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, &s[s.len()..]),
+    }
+}
+
+/// A decimal number that ends at a space or at the end of `s`; the rest
+/// after that space. No sign; at most 19 digits, so no overflow.
+#[inline(always)]
+fn number(s: &[u8]) -> Option<(u64, &[u8])> {
+    let mut n: u64 = 0;
+    let mut i = 0;
+    while let Some(&d) = s.get(i) {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d)); // checked below
+        i += 1;
+    }
+    if i == 0 || i > 19 {
+        return None;
+    }
+    match s.get(i) {
+        None => Some((n, &s[i..])),
+        Some(b' ') => Some((n, &s[i + 1..])),
+        Some(_) => None,
+    }
+}
+
+/// A bench message text, if it is one.
+#[inline(always)]
+pub fn payload(text: &[u8]) -> Option<Payload> {
+    let (sender, rest) = number(text)?;
+    let (seq, rest) = number(rest)?;
+    let (sent_us, _) = number(rest)?;
+    Some(Payload { sender: usize::try_from(sender).ok()?, seq: i64::try_from(seq).ok()?, sent_us })
+}
+
+/// Whether chatd-bench reads `line` at all: it always skipped lines that
+/// are not UTF-8. `ascii` (from `line_end`) is the fast way to say yes.
+#[inline]
+pub fn readable(line: &[u8], ascii: bool) -> bool {
+    ascii || std::str::from_utf8(line).is_ok()
+}
+
+/// One chatd line (without its line end).
+#[inline]
+pub fn chatd(line: &[u8]) -> Line<'_> {
+    // The hot case first: ALL <ts> <from> <text>.
+    if let Some(rest) = line.strip_prefix(b"ALL ") {
+        let (_ts, rest) = word(rest);
+        let (_from, text) = word(rest);
+        return payload(text).map_or(Line::Malformed, Line::Delivery);
+    }
+    let (kind, rest) = word(line);
+    match kind {
+        b"OK" if rest.starts_with(b"ALL ") => Line::Ack,
+        b"OK" if rest.starts_with(b"JOIN ") => Line::JoinOk,
+        b"JOINED" => Line::Joined,
+        b"ERR" => Line::Err,
+        _ => Line::Other,
+    }
+}
+
+/// One IRC line (without its line end).
+pub fn irc(line: &[u8]) -> Line<'_> {
+    let (first, rest) = word(line);
+    if first == b"PING" {
+        return Line::Ping(line.strip_prefix(b"PING ").unwrap_or(b":x"));
+    }
+    let (command, rest) = word(rest);
+    match command {
+        b"PRIVMSG" => match rest.windows(2).position(|w| w == b" :") {
+            Some(i) => payload(&rest[i + 2..]).map_or(Line::Malformed, Line::Delivery),
+            None => Line::Other,
+        },
+        b"PONG" => Line::Ack,
+        b"JOIN" => Line::Joined,
+        b"376" | b"422" => Line::Registered,
+        b"366" => Line::InChannel,
+        _ => Line::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(sender: usize, seq: i64, sent_us: u64) -> Line<'static> {
+        Line::Delivery(Payload { sender, seq, sent_us })
+    }
+
+    #[test]
+    fn a_chatd_all_line_is_a_delivery() {
+        let line = b"ALL 2026-11-21T12:01:02Z b7 7 42 1234567 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        assert_eq!(chatd(line), delivery(7, 42, 1234567));
+        // No padding at all is still a payload.
+        assert_eq!(chatd(b"ALL 2026-11-21T12:01:02Z b0 0 0 0"), delivery(0, 0, 0));
+    }
+
+    #[test]
+    fn chatd_replies_and_events() {
+        assert_eq!(chatd(b"JOINED 2026-11-21T12:01:02Z b12"), Line::Joined);
+        assert_eq!(chatd(b"OK ALL delivered=99"), Line::Ack);
+        assert_eq!(chatd(b"OK JOIN b3 pending=0"), Line::JoinOk);
+        assert_eq!(chatd(b"ERR FLOOD slow down"), Line::Err);
+        assert_eq!(chatd(b"ERR"), Line::Err);
+        assert_eq!(chatd(b"OK NAMES 3"), Line::Other);
+        assert_eq!(chatd(b"OK"), Line::Other);
+        assert_eq!(chatd(b"LEFT 2026-11-21T12:01:02Z b1"), Line::Other);
+        assert_eq!(chatd(b""), Line::Other);
+    }
+
+    #[test]
+    fn a_malformed_payload_is_no_delivery() {
+        for line in [
+            &b"ALL 2026-11-21T12:01:02Z b7 hello there"[..],
+            b"ALL 2026-11-21T12:01:02Z b7 7 42",
+            b"ALL 2026-11-21T12:01:02Z b7 7 42 12x3 xxxx",
+            b"ALL 2026-11-21T12:01:02Z b7 7 -42 123 xxxx",
+            b"ALL 2026-11-21T12:01:02Z b7 7  42 123",
+            b"ALL 2026-11-21T12:01:02Z b7 7 42 99999999999999999999999 xxxx",
+            b"ALL 2026-11-21T12:01:02Z b7 7 9223372036854775808 1 xxxx",
+            b"ALL 2026-11-21T12:01:02Z b7",
+            b"ALL 2026-11-21T12:01:02Z",
+            b"ALL ",
+            b"ALL 2026-11-21T12:01:02Z b7 \xff\xfe 1 2",
+        ] {
+            assert_eq!(chatd(line), Line::Malformed, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn an_irc_privmsg_is_a_delivery() {
+        let line = b":b3!~b3@localhost PRIVMSG #bench :3 17 991 xxxxxxxxxxxxxxxxxxxxxxxx";
+        assert_eq!(irc(line), delivery(3, 17, 991));
+        assert_eq!(irc(b":b3!~b3@localhost PRIVMSG #bench :hello 1 2"), Line::Malformed);
+        assert_eq!(irc(b":b3!~b3@localhost PRIVMSG #bench hello"), Line::Other);
+    }
+
+    #[test]
+    fn irc_replies_and_events() {
+        assert_eq!(irc(b"PING :irc.example.net"), Line::Ping(b":irc.example.net"));
+        assert_eq!(irc(b"PING"), Line::Ping(b":x"));
+        assert_eq!(irc(b":irc.example.net PONG irc.example.net :a3"), Line::Ack);
+        assert_eq!(irc(b":b9!~b9@localhost JOIN :#bench"), Line::Joined);
+        assert_eq!(irc(b":irc.example.net 376 b1 :End of MOTD command"), Line::Registered);
+        assert_eq!(irc(b":irc.example.net 422 b1 :MOTD File is missing"), Line::Registered);
+        assert_eq!(irc(b":irc.example.net 366 b1 #bench :End of NAMES list"), Line::InChannel);
+        assert_eq!(irc(b":irc.example.net 001 b1 :Welcome"), Line::Other);
+        assert_eq!(irc(b""), Line::Other);
+    }
+
+    #[test]
+    fn lines_that_are_not_utf8_are_not_read() {
+        for (text, ascii, utf8) in [
+            (&b"ALL 2026 b1 1 2 3 xxxxxxxxxxxxxxxxxxxxxxx\r\nALL \xff"[..], true, true),
+            ("ALL 2026 b1 1 2 3 \u{e9}t\u{e9}\r\n".as_bytes(), false, true),
+            (b"ALL 2026 b1 1 2 3 \xff\r\n", false, false),
+            (b"\xff\n", false, false),
+            (b"ALL 2026 b1 1 2 3 xxxxxxxx\xff\n", false, false),
+        ] {
+            let (end, is_ascii) = line_end(text).expect("a line");
+            assert_eq!(is_ascii, ascii, "{text:?}");
+            assert_eq!(readable(&text[..end], is_ascii), utf8, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_one_anywhere() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut hay = vec![b'x'; len];
+                hay[at] = b'\n';
+                if at + 3 < len {
+                    hay[at + 3] = b'\n';
+                }
+                assert_eq!(find_byte(b'\n', &hay), Some(at), "len {len} at {at}");
+                assert_eq!(line_end(&hay), Some((at, true)), "len {len} at {at}");
+                // A non-ASCII byte counts before the newline, not after.
+                for bad in 0..len {
+                    let mut hay = hay.clone();
+                    hay[bad] = 0xe9;
+                    if bad != at {
+                        assert_eq!(line_end(&hay), Some((at, bad > at)), "len {len} at {at} bad {bad}");
+                    }
+                }
+            }
+            assert_eq!(find_byte(b'\n', &vec![b'x'; len]), None);
+            assert_eq!(line_end(&vec![b'x'; len]), None);
+        }
+        // Bytes that differ from '\n' by a borrow's worth do not match.
+        assert_eq!(find_byte(b'\n', b"\x0b\x09\x8a\x0a"), Some(3));
+        assert_eq!(find_byte(b'\n', b"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0a"), Some(9));
+    }
+}
