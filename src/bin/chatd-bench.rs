@@ -520,19 +520,24 @@ impl Bench {
         Ok(())
     }
 
+    /// Queues client `i`'s next message: `<i> <seq> <now-us> ` padded with
+    /// x to `size` bytes (with IRC, and a PING to acknowledge it).
     fn send_payload(&mut self, i: usize) {
         let now = self.now_us();
         let c = &mut self.clients[i];
         let seq = c.sent;
-        let head = format!("{i} {seq} {now} ");
-        let pad = &self.padding[..self.opts.size.saturating_sub(head.len())];
-        match self.opts.proto {
-            Proto::Chatd => {
-                c.out.extend_from_slice(format!("ALL {head}{pad}\r\n").as_bytes());
-            }
-            Proto::Irc => {
-                c.out.extend_from_slice(format!("PRIVMSG #bench :{head}{pad}\r\nPING :a{seq}\r\n").as_bytes());
-            }
+        let out = &mut c.out;
+        out.extend_from_slice(match self.opts.proto {
+            Proto::Chatd => b"ALL ",
+            Proto::Irc => b"PRIVMSG #bench :",
+        });
+        let text = out.len();
+        write!(out, "{i} {seq} {now} ").expect("a Vec takes it");
+        let pad = self.opts.size.saturating_sub(out.len() - text);
+        out.extend_from_slice(&self.padding.as_bytes()[..pad]);
+        out.extend_from_slice(b"\r\n");
+        if self.opts.proto == Proto::Irc {
+            write!(out, "PING :a{seq}\r\n").expect("a Vec takes it");
         }
         c.sent += 1;
     }
