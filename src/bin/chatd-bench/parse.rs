@@ -361,6 +361,11 @@ mod tests {
     fn a_chatd_all_line_is_a_delivery() {
         let line = b"ALL 2026-11-21T12:01:02Z b7 7 42 1234567 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
         assert_eq!(chatd(line), delivery(7, 42, 1234567));
+        assert_eq!(chatd_delivery(line), Some(Payload { sender: 7, seq: 42, sent_us: 1234567 }));
+        assert_eq!(
+            chatd_delivery(b"OK ALL delivered=99 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            None
+        );
         let line = b"ALL 2026-11-21T12:01:02Z a-rather-long-name 7 42 1234567 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
         assert_eq!(chatd(line), delivery(7, 42, 1234567));
         // No padding at all is still a payload.
