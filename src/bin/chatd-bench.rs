@@ -295,7 +295,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Client `c` got message `p` at `now_us` (W2 only).
+/// Client `c` got message `p`, read at `now_us` (looked at in W2 only).
 #[inline(always)]
 fn deliver(workload: Workload, c: &mut Client, tally: &mut Tally, p: parse::Payload, now_us: u64) {
     tally.deliveries += 1;

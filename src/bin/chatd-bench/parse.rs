@@ -302,7 +302,7 @@ pub fn chatd_delivery(line: &[u8]) -> Option<Payload> {
 fn all_payload_fast(rest: &[u8]) -> Option<Payload> {
     let (spaces, digits) = spaces_and_digits(rest.first_chunk::<64>()?);
     let [_ts, from, end1, end2, end3] = space_ends(spaces);
-    three_numbers(rest, from.checked_add(1)?, spaces, digits, [end1, end2, end3])
+    three_numbers(rest, from + 1, spaces, digits, [end1, end2, end3])
 }
 
 /// Whether chatd-bench reads `line` at all: it always skipped lines that
