@@ -116,7 +116,7 @@ start_relay() {
 }
 
 # CPU time a process and all its threads have used, in nanoseconds.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
 
 # run SERVER WORKLOAD -> one chatd-bench summary line (or "failed ...")
 run() {
@@ -196,6 +196,7 @@ row "W2 latency p99 (ms)" W2 p99_ms 1
 row "W3 RSS per idle joined connection (KiB)" W3 rss_per_conn_kib 1
 row "join storm 5000: seconds" JS secs 1
 row "join storm 5000: server RSS at end (MiB)" JS server_rss_mib 1
+row "join storm 5000: server RSS 2 s later (MiB)" JS server_rss_2s_later_mib 1
 for w in W1 W2; do
     for s in "${servers[@]}"; do
         lost=$({ grep -v '^failed' <<<"${results[$w,$s]:-}" | grep -o ' lost=[0-9]*\| dup=[0-9]*\| reordered=[0-9]*' || true; } | awk -F= '{ n += $2 } END { print n + 0 }')

@@ -244,13 +244,18 @@ fn run(opts: Options) -> io::Result<String> {
             bench.pump_until(|b| b.tally.joins_seen >= expected)?;
             let secs = start.elapsed().as_secs_f64();
             let rss = bench.opts.pid.and_then(rss_kib);
+            // Is the memory of the storm given back once it is over?
+            bench.pump_for(Duration::from_secs(2))?;
+            let rss_idle = bench.opts.pid.and_then(rss_kib);
+            let mib = |r: Option<u64>| r.map(|r| format!("{:.1}", r as f64 / 1024.0)).unwrap_or_else(|| "-".into());
             format!(
-                "joinstorm clients={} secs={:.2} joined_secs={:.2} announcements={} server_rss_mib={} errors={}",
+                "joinstorm clients={} secs={:.2} joined_secs={:.2} announcements={} server_rss_mib={} server_rss_2s_later_mib={} errors={}",
                 o.clients,
                 secs,
                 joined_at.as_secs_f64(),
                 bench.tally.joins_seen,
-                rss.map(|r| format!("{:.1}", r as f64 / 1024.0)).unwrap_or_else(|| "-".into()),
+                mib(rss),
+                mib(rss_idle),
                 bench.tally.errors
             )
         }
