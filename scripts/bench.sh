@@ -190,7 +190,7 @@ row() {   # LABEL WORKLOAD FIELD SCALE
     echo
 }
 row "W1 deliveries/s (millions)" W1 deliveries_per_s 1000000
-row "W1 deliveries per server CPU-second (millions)" W1 deliveries_per_cpu_s 1000000
+row "W1 deliveries per server CPU-s (millions)" W1 deliveries_per_cpu_s 1000000
 row "W2 latency p50 (ms)" W2 p50_ms 1
 row "W2 latency p99 (ms)" W2 p99_ms 1
 row "W3 RSS per idle joined connection (KiB)" W3 rss_per_conn_kib 1
