@@ -75,7 +75,9 @@ const MIGRATIONS: &[Migration] = &[
 fn migrate_to_compact_clocks(db: &Connection) -> rusqlite::Result<()> {
     db.execute_batch(
         "ALTER TABLE users ADD COLUMN id INTEGER;
-         UPDATE users SET id = (SELECT count(*) FROM users AS u WHERE u.folded <= users.folded);
+         UPDATE users SET id = n.id
+             FROM (SELECT folded, row_number() OVER (ORDER BY folded) AS id FROM users) AS n
+             WHERE users.folded = n.folded;
          CREATE UNIQUE INDEX users_by_id ON users(id);
          CREATE TABLE clocks (                     -- each user's vector clock
              user   INTEGER PRIMARY KEY,           -- users.id
