@@ -6,6 +6,7 @@
 //! for `server.rs`'s flush pass. It never touches a socket, so a future
 //! multi-node chatd can put presence and fan-out behind these same calls.
 
+use crate::clock::Clock;
 use crate::conn::{Close, Conn};
 use crate::names;
 use crate::store::Message;
@@ -167,17 +168,33 @@ impl State {
 /// without the vector clock) however many recipients it has.
 pub struct Outgoing<'m> {
     pub message: &'m Message,
+    /// For a live message, which has no written-out clock yet: writes it
+    /// out (`alice=3,bob=1`), once, if a recipient has CLOCK ON.
+    write_clock: Option<&'m dyn Fn(&Clock) -> String>,
     plain: Option<String>,
     clocked: Option<String>,
 }
 
 impl<'m> Outgoing<'m> {
+    /// A message read back from the store (its clock written out).
     pub fn new(message: &'m Message) -> Outgoing<'m> {
-        Outgoing { message, plain: None, clocked: None }
+        Outgoing { message, write_clock: None, plain: None, clocked: None }
+    }
+
+    /// A message being sent now: most are never shown with their clock.
+    pub fn live(message: &'m Message, write_clock: &'m dyn Fn(&Clock) -> String) -> Outgoing<'m> {
+        Outgoing { message, write_clock: Some(write_clock), plain: None, clocked: None }
     }
 
     fn line(&mut self, clock: bool) -> &str {
         let slot = if clock { &mut self.clocked } else { &mut self.plain };
-        slot.get_or_insert_with(|| crate::reply::message(self.message, clock))
+        slot.get_or_insert_with(|| match self.write_clock {
+            Some(write) if clock && self.message.clock_text.is_empty() => {
+                let mut m = self.message.clone();
+                m.clock_text = write(&m.clock);
+                crate::reply::message(&m, true)
+            }
+            _ => crate::reply::message(self.message, clock),
+        })
     }
 }

@@ -236,8 +236,8 @@ pub struct Message {
     /// The sender's clock when it was sent.
     pub clock: Clock,
     /// `clock` written out (`alice=3,bob=1`) for CLOCK ON lines: filled in
-    /// when read back from the store, and on the live path only when a
-    /// recipient asked for clocks ([`Store::describe_clock`]).
+    /// when read back from the store; a live message's is written out by
+    /// `state::Outgoing`, only if a recipient has CLOCK ON.
     pub clock_text: String,
     pub text: String,
 }
@@ -718,13 +718,6 @@ impl Store {
             clock.entries().map(|(id, n)| (ranks[id.0 as usize], id, n)).collect();
         entries.sort_unstable_by_key(|e| e.0);
         write_clock(&self.users, entries.into_iter().map(|(_, id, n)| (id, n)))
-    }
-
-    /// Writes out a message's clock for CLOCK ON lines, if not done yet.
-    pub fn describe_clock(&self, m: &mut Message) {
-        if m.clock_text.is_empty() {
-            m.clock_text = self.format_clock(&m.clock);
-        }
     }
 
     /// Reads a clock back from disk; numbers that are not known users and

@@ -5,10 +5,10 @@
 //! and the sender's `stored` reply waits for the commit that makes it true.
 
 use super::{clean_text, storage, Ctx};
-use crate::clock::UserId;
+use crate::clock::{Clock, UserId};
 use crate::reply::{self, Code, Error};
 use crate::state::Outgoing;
-use crate::store::{Kind, Message};
+use crate::store::{Kind, Message, Store};
 
 fn no_such_user(name: &str) -> Error {
     let name: String = crate::text::sanitize(name).chars().take(32).collect();
@@ -43,18 +43,10 @@ fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> Message {
     Message { id: 0, kind, ts: ctx.state.ts(), from: ctx.me(), to, clock, clock_text: String::new(), text }
 }
 
-/// Writes the message's clock out if one of these connections asked for
-/// CLOCK ON (most messages are never shown with their clock).
-fn describe_for(ctx: &mut Ctx, m: &mut Message, keys: &[usize]) {
-    if keys.iter().any(|&k| ctx.state.conns.get(k).is_some_and(|c| c.clock_on)) {
-        ctx.store.describe_clock(m);
-    }
-}
-
 /// Logs a private message (MSG, MCAST), queues it for the offline
 /// recipients, delivers it to the online ones, and applies the clock rules.
 /// Returns the names delivered to and stored for.
-fn send(ctx: &mut Ctx, m: &mut Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
+fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
     let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
     // Who may see it in HISTORY: sender and recipients.
     let participants: Vec<String> = std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect();
@@ -67,16 +59,18 @@ fn send(ctx: &mut Ctx, m: &mut Message, to: &[Recipient]) -> Result<(Vec<String>
         }
     }
     ctx.store.clock_sent(ctx.my_id(), &m.clock);
-    let online: Vec<usize> = to.iter().filter_map(|r| r.key).collect();
-    describe_for(ctx, m, &online);
-    let mut out = Outgoing::new(m);
+    let store: &Store = ctx.store;
+    let write_clock = |c: &Clock| store.format_clock(c);
+    let mut out = Outgoing::live(m, &write_clock);
     let mut delivered = Vec::new();
     for r in to {
         if let Some(key) = r.key {
             ctx.state.deliver(key, &mut out);
-            ctx.store.clock_receive(r.id, &m.clock);
             delivered.push(r.name.clone());
         }
+    }
+    for r in to.iter().filter(|r| r.key.is_some()) {
+        ctx.store.clock_receive(r.id, &m.clock);
     }
     Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
 }
@@ -86,9 +80,9 @@ fn send(ctx: &mut Ctx, m: &mut Message, to: &[Recipient]) -> Result<(Vec<String>
 pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MSG")?;
     let r = resolve(ctx, to)?;
-    let mut m = compose(ctx, Kind::Msg, r.name.clone(), text);
+    let m = compose(ctx, Kind::Msg, r.name.clone(), text);
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
-    let (_, stored) = send(ctx, &mut m, std::slice::from_ref(&r))?;
+    let (_, stored) = send(ctx, &m, std::slice::from_ref(&r))?;
     if stored.is_empty() {
         ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
     } else {
@@ -104,9 +98,9 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
     let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let mut m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
+    let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
-    let (delivered, stored) = send(ctx, &mut m, &recipients)?;
+    let (delivered, stored) = send(ctx, &m, &recipients)?;
     let ok = reply::ok(
         "MCAST",
         &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
@@ -124,12 +118,13 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
 /// log failure is logged and live delivery goes on (nothing is promised).
 pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "ALL")?;
-    let mut m = compose(ctx, Kind::All, "*".to_string(), text);
+    let m = compose(ctx, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     let _ = ctx.store.log_message(&m, &[]);
     let receivers = ctx.state.joined_keys(Some(ctx.key));
-    describe_for(ctx, &mut m, &receivers);
-    let mut out = Outgoing::new(&m);
+    let store: &Store = ctx.store;
+    let write_clock = |c: &Clock| store.format_clock(c);
+    let mut out = Outgoing::live(&m, &write_clock);
     for &key in &receivers {
         ctx.state.deliver(key, &mut out);
     }
