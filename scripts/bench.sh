@@ -122,6 +122,9 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { 
 run() {
     local server=$1 workload=$2 proto=() args=()
     [ "$server" = ngircd ] && proto=(--irc)
+    # run is called as $(run ...), a subshell the script's own EXIT trap
+    # does not cover: stop this server even if the run fails half-way.
+    trap stop_server EXIT
     "start_$server"
     case $workload in
         W1) args=(-c 100 -m 200 -s 64 -w 8 -t 120 broadcast) ;;
