@@ -265,9 +265,8 @@ impl Conn {
 
     /// Frees the output buffer if it holds nothing to send.
     pub fn release_idle_output(&mut self) {
-        if self.outpos >= self.out.len() {
-            self.out = Vec::new();
-            self.outpos = 0;
+        if self.unsent() == 0 {
+            self.discard_output();
         }
     }
 

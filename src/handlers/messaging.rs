@@ -59,20 +59,24 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
         }
     }
     ctx.store.clock_sent(ctx.my_id(), &m.clock);
+    let online: Vec<&Recipient> = to.iter().filter(|r| r.key.is_some()).collect();
+    deliver(ctx, m, online.iter().filter_map(|r| r.key));
+    for r in &online {
+        ctx.store.clock_receive(r.id, &m.clock);
+    }
+    let delivered = online.iter().map(|r| r.name.clone()).collect();
+    Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// Queues a message being sent now for these connections; its clock is
+/// written out only if one of them has CLOCK ON.
+fn deliver(ctx: &mut Ctx, m: &Message, keys: impl Iterator<Item = usize>) {
     let store: &Store = ctx.store;
     let write_clock = |c: &Clock| store.format_clock(c);
     let mut out = Outgoing::live(m, &write_clock);
-    let mut delivered = Vec::new();
-    for r in to {
-        if let Some(key) = r.key {
-            ctx.state.deliver(key, &mut out);
-            delivered.push(r.name.clone());
-        }
+    for key in keys {
+        ctx.state.deliver(key, &mut out);
     }
-    for r in to.iter().filter(|r| r.key.is_some()) {
-        ctx.store.clock_receive(r.id, &m.clock);
-    }
-    Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
 }
 
 /// `MSG <name> <text>` -> `OK MSG <name> delivered`, or `OK MSG <name>
@@ -122,12 +126,7 @@ pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     let _ = ctx.store.log_message(&m, &[]);
     let receivers = ctx.state.joined_keys(Some(ctx.key));
-    let store: &Store = ctx.store;
-    let write_clock = |c: &Clock| store.format_clock(c);
-    let mut out = Outgoing::live(&m, &write_clock);
-    for &key in &receivers {
-        ctx.state.deliver(key, &mut out);
-    }
+    deliver(ctx, &m, receivers.iter().copied());
     // Every joined user but the sender got it: the clock rules for all.
     debug_assert_eq!(receivers.len() + 1, ctx.store.clocks_joined());
     ctx.store.clock_broadcast(ctx.my_id(), &m.clock);
