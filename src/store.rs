@@ -529,15 +529,18 @@ impl Store {
     /// When changes that a failed commit left in memory will be written
     /// again (the loop wakes up for it even when idle).
     pub fn retry_at(&self) -> Option<std::time::Instant> {
-        let dirty = !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty());
-        self.retry_at.filter(|_| dirty)
+        self.retry_at.filter(|_| self.has_unsaved())
+    }
+
+    /// Changes held in memory and not yet on disk.
+    fn has_unsaved(&self) -> bool {
+        !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty())
     }
 
     /// True when this pass has writes waiting for [`Store::commit`].
     pub fn has_pending_writes(&self) -> bool {
         let backing_off = self.retry_at.is_some_and(|t| std::time::Instant::now() < t);
-        let dirty = !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty())
-            || self.clocks.unsettled();
+        let dirty = self.has_unsaved() || self.clocks.unsettled();
         self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
