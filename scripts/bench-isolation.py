@@ -42,7 +42,7 @@ class Chatd:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [binary, "-c", conf, "-l", f"127.0.0.1:{self.port}", "-d", os.path.join(self.dir.name, "chatd.db")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open("/tmp/iso.err","w"),
             env={**os.environ, "RUST_LOG": "error"})
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -89,8 +89,14 @@ def probe(server, stop, rtts):
 
 def broadcaster(server, stop, rate, size):
     s = server.connect("bcast")
-    drain = threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(65536), b"")], daemon=True)
-    drain.start()
+    def drain():
+        try:
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    threading.Thread(target=drain, daemon=True).start()
     line = b"ALL " + b"x" * (size - 6) + b"\n"
     tick = 0.01
     per_tick = max(1, int(rate * tick))

@@ -6,8 +6,9 @@
 
 use crate::flood::TokenBucket;
 use crate::framing::Decoder;
+use crate::outbuf::{OutBuf, Shared};
 use mio::net::TcpStream;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -81,11 +82,6 @@ pub enum AuthStep {
     Register,
 }
 
-/// Output buffer capacity kept between passes while the connection is busy:
-/// a few passes' worth of writes (in W1 a receiver gets about 90 KB a pass).
-/// A larger buffer, after a burst such as a long HISTORY, is freed at once.
-const KEEP_OUTPUT: usize = 4 * WRITE_CAP;
-
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flushed {
@@ -127,9 +123,8 @@ pub struct Conn {
     pub flood: TokenBucket,
     /// Waiting for its flood budget: not read until the timer fires.
     pub throttled: bool,
-    /// Unsent output: `out[outpos..]`.
-    out: Vec<u8>,
-    outpos: usize,
+    /// Unsent output.
+    out: OutBuf,
     /// Bytes ever queued and ever written: marks in the output stream.
     queued_total: u64,
     written_total: u64,
@@ -144,6 +139,9 @@ pub struct Conn {
     pub clock_on: bool,
     /// WRITABLE interest is registered.
     pub want_write: bool,
+    /// Lines of this connection were handled in this pass: its replies are
+    /// flushed ahead of bulk output.
+    pub answered: bool,
     /// Already listed for the server's run and flush passes.
     pub queued_run: bool,
     pub queued_flush: bool,
@@ -169,8 +167,7 @@ impl Conn {
             eof: false,
             flood: TokenBucket::new(flood_burst, now),
             throttled: false,
-            out: Vec::new(),
-            outpos: 0,
+            out: OutBuf::default(),
             queued_total: 0,
             written_total: 0,
             delivery: None,
@@ -178,6 +175,7 @@ impl Conn {
             auth_failures: 0,
             clock_on: false,
             want_write: false,
+            answered: false,
             queued_run: false,
             queued_flush: false,
         }
@@ -193,7 +191,7 @@ impl Conn {
 
     /// Bytes queued and not yet written.
     pub fn unsent(&self) -> usize {
-        self.out.len() - self.outpos
+        self.out.len()
     }
 
     /// Appends output; false (and nothing appended) if that would pass
@@ -202,13 +200,18 @@ impl Conn {
         if self.unsent() + bytes.len() > max_sendq {
             return false;
         }
-        if self.outpos > 0 && self.out.len() + bytes.len() > self.out.capacity() {
-            // Reuse the room of what was written rather than grow.
-            self.out.drain(..self.outpos);
-            self.outpos = 0;
-        }
-        self.out.extend_from_slice(bytes);
+        self.out.push(bytes);
         self.queued_total += bytes.len() as u64;
+        true
+    }
+
+    /// `queue` for a line shared with other connections (not copied).
+    pub fn queue_shared(&mut self, line: &Shared, max_sendq: usize) -> bool {
+        if self.unsent() + line.len() > max_sendq {
+            return false;
+        }
+        self.out.push_shared(line);
+        self.queued_total += line.len() as u64;
         true
     }
 
@@ -232,22 +235,19 @@ impl Conn {
 
     /// Drops all unsent output (the connection is being dropped).
     pub fn discard_output(&mut self) {
-        self.out = Vec::new();
-        self.outpos = 0;
+        self.out.clear();
     }
 
     /// Writes queued output, at most `cap` bytes.
     pub fn flush(&mut self, cap: usize) -> io::Result<Flushed> {
         let mut written = 0;
-        while self.outpos < self.out.len() {
+        while !self.out.is_empty() {
             if written >= cap {
                 return Ok(Flushed::Capped);
             }
-            let end = self.out.len().min(self.outpos + (cap - written));
-            match self.sock.write(&self.out[self.outpos..end]) {
+            match self.out.write_to(&mut self.sock, cap - written) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
-                    self.outpos += n;
                     written += n;
                     self.written_total += n as u64;
                 }
@@ -256,23 +256,13 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-        // All sent. The buffer is kept for the next pass: growing it again
-        // for every pass of a busy connection costs a page fault for every
-        // page (a fifth of W1's time). `release_idle_output` frees it once
-        // the server is idle.
-        self.out.clear();
-        if self.out.capacity() > KEEP_OUTPUT {
-            self.out = Vec::new();
-        }
-        self.outpos = 0;
         Ok(Flushed::All)
     }
 
-    /// Frees the output buffer if it holds nothing to send.
+    /// Frees the output buffers if they hold nothing to send (the loop
+    /// calls this once it is idle).
     pub fn release_idle_output(&mut self) {
-        if self.unsent() == 0 {
-            self.discard_output();
-        }
+        self.out.release_idle();
     }
 
     /// Reads once from the socket into the input buffer.

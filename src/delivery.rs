@@ -3,7 +3,7 @@
 //!
 //! JOIN tells the user how many wait (`pending=<n>`, a count) and hands the
 //! connection a [`Delivery`]. The loop then calls [`advance`] for it every
-//! pass until it is done: the queue is read [`READ_BATCH`] messages at a
+//! pass until it is done: the queue is read a batch of messages at a
 //! time and queued while fewer than [`FEED_WINDOW`] bytes of the
 //! connection's output are unacknowledged by the peer's TCP. So a queue of
 //! any length reaches a reader of any speed, costs the server one window of
@@ -17,6 +17,7 @@
 //! crash a message may come twice, never not at all.
 
 use crate::clock::{Clock, UserId};
+use crate::conn::Close;
 use crate::reply;
 use crate::state::{Outgoing, State};
 use crate::store::{Message, Store};
@@ -82,10 +83,23 @@ impl Delivery {
         self.history = 0;
     }
 
+    /// Everything has been queued (the stored messages and the history).
+    pub fn fed_all(&self) -> bool {
+        self.read_all && self.ready.is_empty() && self.history == 0
+    }
+
     /// Whether queued messages still wait for the peer's acknowledgement.
     pub fn awaits_ack(&self) -> bool {
         !self.unacked.is_empty()
     }
+}
+
+/// Whether a connection still gets stored messages: while open, and after
+/// its peer half-closed (`printf 'JOIN bob\n' | nc -N` reads its messages),
+/// but not once it asked to leave, was dropped or kicked: what is left then
+/// waits for the next JOIN.
+pub fn keeps_feeding(closing: Option<&Close>) -> bool {
+    matches!(closing, None | Some(Close::Closed))
 }
 
 /// One step of a connection's offline delivery: takes the acknowledged
@@ -96,11 +110,11 @@ pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
     let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
     let Some(mut d) = conn.delivery.take() else { return Step { moved: false, done: true } };
     let mut moved = take_acknowledged(&mut d, conn.acked_total(), store);
-    let feeding = conn.closing.is_none();
+    let feeding = keeps_feeding(conn.closing.as_ref());
     if feeding {
         moved |= feed(&mut d, state, store, key);
     }
-    let done = !d.awaits_ack() && (!feeding || (d.read_all && d.ready.is_empty()));
+    let done = !d.awaits_ack() && (!feeding || d.fed_all());
     if let Some(conn) = state.conns.get_mut(key) {
         conn.delivery = Some(d);
     }
@@ -168,7 +182,7 @@ fn feed(d: &mut Delivery, state: &mut State, store: &mut Store, key: usize) -> b
     let mut moved = false;
     loop {
         let Some(conn) = state.conns.get(key) else { return moved };
-        if conn.closing.is_some() || conn.unacked_output() >= FEED_WINDOW {
+        if !keeps_feeding(conn.closing.as_ref()) || conn.unacked_output() >= FEED_WINDOW {
             return moved;
         }
         if d.ready.is_empty() && !d.read_all {
@@ -184,10 +198,16 @@ fn feed(d: &mut Delivery, state: &mut State, store: &mut Store, key: usize) -> b
                 }
             }
         }
+        let before = conn.queued_total();
         let Some(m) = d.ready.pop_front() else { break };
-        d.after = m.id;
         state.deliver(key, &mut Outgoing::new(&m));
         let Some(conn) = state.conns.get(key) else { return true };
+        if conn.queued_total() == before {
+            // Not queued (the connection is being dropped): it stays in
+            // the queue for the next JOIN.
+            return moved;
+        }
+        d.after = m.id;
         d.unacked.push_back((conn.queued_total(), m.id, m.clock));
         moved = true;
     }

@@ -15,6 +15,7 @@
 //!   acknowledges them
 //! - [`store`]: the SQLite file: users, message log, offline queue (the only SQL)
 //! - [`reply`]: every server line's format
+//! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (stdin
 //! and admin socket sources), [`auth`] (Argon2id on a worker thread),
@@ -35,6 +36,7 @@ pub mod framing;
 pub mod handlers;
 pub mod names;
 pub mod os;
+pub mod outbuf;
 pub mod reply;
 pub mod server;
 pub mod signals;

@@ -5,18 +5,21 @@
 //!    writable (readiness is edge-triggered, so it is remembered on the
 //!    connection until the socket says `WouldBlock`);
 //! 2. run pass: read and decode each readable connection's lines and
-//!    dispatch them to `handlers/`, at most [`LINES_PER_PASS`] per connection
-//!    so one busy client cannot hold up the rest;
+//!    dispatch them to `handlers/`; one connection's turn is bounded in
+//!    lines, bytes read and output caused, and the pass in time, so one busy
+//!    client cannot hold up the rest (those with new input go first);
 //! 3. group commit: the store writes of the pass are committed in one
 //!    transaction, before anything of the pass reaches a socket; only then
 //!    are the replies that promise durability (`OK MSG bob stored`) queued,
 //!    or `ERR STORAGE` if the commit failed;
-//! 4. flush pass: write every connection's queued output, at most
-//!    `conn::WRITE_CAP` bytes each; WRITABLE interest only while bytes
-//!    remain. Stored messages written out leave the offline queue;
+//! 4. offline deliveries (`delivery.rs`) take acknowledgements and feed
+//!    the next stored messages; flush pass: write every connection's queued
+//!    output, at most `conn::WRITE_CAP` bytes each, replies to this pass's
+//!    lines first; WRITABLE interest only while bytes remain;
 //! 5. close pass: connections marked closing (by a handler, a failed read,
 //!    or sendq) are removed here, never from inside a handler, once their
-//!    last output is out, and their `LEFT` is announced.
+//!    last output is out (and their stored messages acknowledged, bounded
+//!    by DRAIN_TIME), and their `LEFT` is announced.
 //!
 //! Timers (join_timeout, flood control, the systemd watchdog) bound the poll
 //! timeout. Password hashing (`auth.rs`) and the stdin console
@@ -52,9 +55,14 @@ const LINES_PER_PASS: usize = 64;
 /// Bytes read from one connection per pass, whether or not they make lines:
 /// a client streaming bytes without a line end cannot hold the loop.
 const READ_PER_PASS: usize = 64 * 1024;
-/// Output one connection's lines may queue (for everyone) per pass: a
+/// Lines one connection's commands may queue (for everyone) per pass: a
 /// client broadcasting to thousands gets its turn, then the others theirs.
-const OUTPUT_PER_PASS: u64 = 1024 * 1024;
+const OUTPUT_PER_PASS: u64 = 16 * 1024;
+/// Longest stretch the run, flush and close passes each work through their
+/// lists before leaving the rest for the next pass: a pass stays short
+/// however many connections have work, so a client waiting for a reply
+/// (served first in the next pass) never waits behind bulk fan-out.
+const STAGE_TIME: Duration = Duration::from_millis(2);
 /// How often an offline delivery looks for acknowledgements: soon while
 /// they come, backing off to the slower figure while they do not.
 const DELIVERY_POLL_MIN: Duration = Duration::from_millis(1);
@@ -671,28 +679,37 @@ impl Server {
     /// Reads and handles input of every connection listed in `to_run`.
     /// Connections with new input go first; those that used up their turn
     /// in the last pass follow.
+    /// After STAGE_TIME the connections not yet run wait for the next pass,
+    /// ahead of those that had their turn.
     fn run_pass(&mut self) {
         let mut keys = std::mem::take(&mut self.to_run);
         keys.append(&mut self.to_run_again);
-        for key in keys {
+        let deadline = Instant::now() + STAGE_TIME;
+        let mut again = Vec::new();
+        for (i, &key) in keys.iter().enumerate() {
+            if Instant::now() >= deadline {
+                self.to_run_again = keys[i..].to_vec(); // still listed (queued_run)
+                break;
+            }
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             conn.queued_run = false;
             if self.run_conn(key) {
                 if let Some(conn) = self.state.conns.get_mut(key) {
                     conn.queued_run = true;
-                    self.to_run_again.push(key);
+                    again.push(key);
                 }
             }
         }
+        self.to_run_again.append(&mut again);
     }
 
     /// Handles one connection's turn: up to LINES_PER_PASS lines, at most
-    /// READ_PER_PASS bytes read, at most OUTPUT_PER_PASS bytes of output
+    /// READ_PER_PASS bytes read, at most OUTPUT_PER_PASS lines of output
     /// caused. Returns true if it has more input to handle on the next pass.
     fn run_conn(&mut self, key: usize) -> bool {
         let mut budget = LINES_PER_PASS;
         let mut read = 0;
-        let output_before = self.state.queued_bytes;
+        let output_before = self.state.queued_lines;
         loop {
             let Some(conn) = self.state.conns.get_mut(key) else { return false };
             if conn.closing.is_some() || conn.throttled || conn.wait != Wait::No {
@@ -730,7 +747,7 @@ impl Server {
                 }
                 continue;
             }
-            if budget == 0 || self.state.queued_bytes - output_before >= OUTPUT_PER_PASS {
+            if budget == 0 || self.state.queued_lines - output_before >= OUTPUT_PER_PASS {
                 return true;
             }
             // The next line must fit the flood budget; if not, stop reading
@@ -745,6 +762,7 @@ impl Server {
             conn.inpos += used;
             if frame.is_some() {
                 conn.flood.spend(rate);
+                conn.answered = true;
             }
             if conn.decoder.has_replies() {
                 // Telnet negotiation bytes are not text; they bypass reply.rs.
@@ -866,11 +884,28 @@ impl Server {
     }
 
     /// Writes queued output; WRITABLE interest only while bytes remain.
+    /// Connections that sent lines this pass go first: their users wait
+    /// for the replies. After STAGE_TIME the rest wait for the next pass,
+    /// in front, unless their queue is half full.
     fn flush_pass(&mut self) {
-        let keys = std::mem::take(&mut self.state.to_flush);
+        let conns = &self.state.conns;
+        let (mut keys, bulk): (Vec<usize>, Vec<usize>) = std::mem::take(&mut self.state.to_flush)
+            .into_iter()
+            .partition(|&k| conns.get(k).is_some_and(|c| c.answered));
+        keys.extend(bulk);
+        let deadline = Instant::now() + STAGE_TIME;
+        let mut rest = Vec::new();
         for key in keys {
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
+            // Past the deadline only a connection whose queue is half full
+            // is still written: deferring its flush must never be what
+            // drops a client for max_sendq.
+            if conn.unsent() < self.config.max_sendq / 2 && Instant::now() >= deadline {
+                rest.push(key); // still listed (queued_flush)
+                continue;
+            }
             conn.queued_flush = false;
+            conn.answered = false;
             if conn.closing.as_ref().is_some_and(|c| !c.flush_first()) {
                 continue;
             }
@@ -898,6 +933,9 @@ impl Server {
                 conn.want_write = want_write;
             }
         }
+        // The deferred ones first next pass.
+        rest.append(&mut self.state.to_flush);
+        self.state.to_flush = rest;
     }
 
     /// Removes connections marked closing and announces their LEFT.
@@ -905,7 +943,13 @@ impl Server {
         let now = Instant::now();
         let mut keys = std::mem::take(&mut self.state.to_close);
         keys.append(&mut self.draining);
-        for key in keys {
+        let deadline = now + STAGE_TIME;
+        for (i, &key) in keys.iter().enumerate() {
+            if Instant::now() >= deadline {
+                // The rest next pass (still marked closing).
+                self.state.to_close.extend_from_slice(&keys[i..]);
+                break;
+            }
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             let why = conn.closing.clone().unwrap_or(Close::Error);
             if why.flush_first() && conn.unsent() > 0 {
@@ -918,7 +962,10 @@ impl Server {
             // peer has them: wait (bounded) for its acknowledgements.
             crate::delivery::advance(&mut self.state, &mut self.store, key);
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
-            let unacked = conn.delivery.as_ref().is_some_and(|d| d.awaits_ack());
+            let unacked = conn
+                .delivery
+                .as_ref()
+                .is_some_and(|d| d.awaits_ack() || (crate::delivery::keeps_feeding(Some(&why)) && !d.fed_all()));
             let done = !why.flush_first() || (conn.unsent() == 0 && !unacked) || now >= deadline;
             let label = conn.label();
             if let Some(name) = self.state.part(key) {

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::conn::{Close, Conn};
 use crate::delivery::Delivery;
 use crate::names;
+use crate::outbuf::{Shared, SHARE_FROM};
 use crate::store::Message;
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -29,9 +30,9 @@ pub struct State {
     /// Connections with an offline delivery in progress (`delivery.rs`),
     /// advanced by the loop every pass until done.
     pub delivering: Vec<usize>,
-    /// Bytes queued for any connection since start: the loop bounds how
-    /// much output one connection's lines may cause in one pass.
-    pub queued_bytes: u64,
+    /// Lines queued for any connection since start: the loop bounds how
+    /// many one connection's lines may cause in one pass.
+    pub queued_lines: u64,
     /// The formatted timestamp of the current second.
     ts_cache: (u64, String),
 }
@@ -45,7 +46,7 @@ impl State {
             to_flush: Vec::new(),
             to_close: Vec::new(),
             delivering: Vec::new(),
-            queued_bytes: 0,
+            queued_lines: 0,
             ts_cache: (u64::MAX, String::new()),
         }
     }
@@ -69,12 +70,24 @@ impl State {
 
     /// `send` for bytes that are not a text line (telnet answers).
     pub fn send_bytes(&mut self, key: usize, bytes: &[u8]) {
+        self.send_with(key, |conn, max| conn.queue(bytes, max));
+    }
+
+    /// `send` for a line shared with other connections (not copied).
+    pub fn send_shared(&mut self, key: usize, line: &Shared) {
+        self.send_with(key, |conn, max| conn.queue_shared(line, max));
+    }
+
+    fn send_with(&mut self, key: usize, queue: impl FnOnce(&mut Conn, usize) -> bool) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        if conn.closing.is_some() {
-            return; // a connection on its way out gets nothing more
+        if conn.closing.as_ref().is_some_and(|c| *c != Close::Closed) {
+            // A connection on its way out gets nothing more; one whose peer
+            // only half-closed still gets the replies to its last lines and
+            // its stored messages.
+            return;
         }
-        if conn.queue(bytes, self.max_sendq) {
-            self.queued_bytes += bytes.len() as u64;
+        if queue(conn, self.max_sendq) {
+            self.queued_lines += 1;
             self.schedule_flush(key);
         } else {
             conn.discard_output();
@@ -167,7 +180,12 @@ impl State {
     /// that connection asked for CLOCK ON.
     pub fn deliver(&mut self, key: usize, m: &mut Outgoing) {
         let clock = self.conns.get(key).is_some_and(|c| c.clock_on);
-        self.send(key, m.line(clock));
+        let line = m.line(clock);
+        if line.len() >= SHARE_FROM {
+            self.send_shared(key, line);
+        } else {
+            self.send_bytes(key, line);
+        }
     }
 
     /// Every joined user's name, sorted case-insensitively.
@@ -185,14 +203,15 @@ impl State {
 }
 
 /// A message on its way out, formatted at most once per variant (with and
-/// without the vector clock) however many recipients it has.
+/// without the vector clock) however many recipients it has, and shared
+/// between their output buffers when long (`outbuf.rs`).
 pub struct Outgoing<'m> {
     pub message: &'m Message,
     /// For a live message, which has no written-out clock yet: writes it
     /// out (`alice=3,bob=1`), once, if a recipient has CLOCK ON.
     write_clock: Option<&'m dyn Fn(&Clock) -> String>,
-    plain: Option<String>,
-    clocked: Option<String>,
+    plain: Option<Shared>,
+    clocked: Option<Shared>,
 }
 
 impl<'m> Outgoing<'m> {
@@ -206,15 +225,18 @@ impl<'m> Outgoing<'m> {
         Outgoing { message, write_clock: Some(write_clock), plain: None, clocked: None }
     }
 
-    fn line(&mut self, clock: bool) -> &str {
+    fn line(&mut self, clock: bool) -> &Shared {
         let slot = if clock { &mut self.clocked } else { &mut self.plain };
-        slot.get_or_insert_with(|| match self.write_clock {
-            Some(write) if clock && self.message.clock_text.is_empty() => {
-                let mut m = self.message.clone();
-                m.clock_text = write(&m.clock);
-                crate::reply::message(&m, true)
-            }
-            _ => crate::reply::message(self.message, clock),
+        slot.get_or_insert_with(|| {
+            let text = match self.write_clock {
+                Some(write) if clock && self.message.clock_text.is_empty() => {
+                    let mut m = self.message.clone();
+                    m.clock_text = write(&m.clock);
+                    crate::reply::message(&m, true)
+                }
+                _ => crate::reply::message(self.message, clock),
+            };
+            Shared::from(text.into_bytes())
         })
     }
 }

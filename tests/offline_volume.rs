@@ -198,3 +198,23 @@ fn a_server_killed_during_the_drain_loses_no_stored_message() {
     }
     eprintln!("{} deliveries owed, 0 lost, {duplicates} duplicated", USERS * EACH);
 }
+
+#[test]
+fn a_client_that_half_closes_after_join_still_gets_every_stored_message() {
+    // What `printf 'JOIN bob\n' | nc -N localhost 5000` does.
+    let s = Server::start_conf(&no_flood(""));
+    known_offline(&s, "bob");
+    let sent: Vec<String> = store_for(&s, "bob", 2, 3000).concat();
+    let mut bob = s.connect();
+    bob.send("JOIN bob");
+    bob.stream.shutdown(std::net::Shutdown::Write).expect("half-close");
+    assert_eq!(bob.line(), "OK JOIN bob pending=3000");
+    let mut got: Vec<String> = (0..3000).map(|_| text_of(&bob.line())).collect();
+    assert!(bob.closed_within(WAIT));
+    got.sort();
+    let mut sent = sent;
+    sent.sort();
+    assert_eq!(got, sent);
+    let mut bob = s.connect();
+    assert_eq!(bob.ask("JOIN bob"), "OK JOIN bob pending=0");
+}
