@@ -62,7 +62,7 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
         }
     }
     if ctx.config.history_on_join > 0 {
-        super::history::replay(ctx, ctx.config.history_on_join)?;
+        super::history::replay(ctx, ctx.config.history_on_join);
     }
     ctx.state.broadcast(Some(ctx.key), &reply::joined(&ts, name));
     Ok(())
