@@ -79,7 +79,7 @@ pub const TABLE: &[Spec] = &[
     Spec { name: "JOIN", kind: Kind::Join, min: 1, max: 2, text: false, needs_join: false,
         usage: "JOIN <name> [password]", help: "take a name (1-8 letters, digits, _ or -) and enter the chat" },
     Spec { name: "MSG", kind: Kind::Msg, min: 2, max: 2, text: true, needs_join: true,
-        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline)" },
+        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline; MSG bob: hi works too)" },
     Spec { name: "MCAST", kind: Kind::Mcast, min: 2, max: 2, text: true, needs_join: true,
         usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32, comma-separated)" },
     Spec { name: "ALL", kind: Kind::All, min: 1, max: 1, text: true, needs_join: true,
@@ -209,7 +209,7 @@ fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
     let bad = || syntax(spec);
     Ok(match spec.kind {
         Kind::Join => Command::Join { name: args[0].to_string(), password: owned(args.get(1)) },
-        Kind::Msg => Command::Msg { to: args[0].to_string(), text: args[1].to_string() },
+        Kind::Msg => Command::Msg { to: addressee(args[0]).to_string(), text: args[1].to_string() },
         Kind::Mcast => Command::Mcast { to: recipients(args[0], spec)?, text: args[1].to_string() },
         Kind::All => Command::All { text: args[0].to_string() },
         Kind::Who => Command::Who,
@@ -220,6 +220,17 @@ fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
         Kind::Help => Command::Help { topic: owned(args.first()) },
         Kind::Ping => Command::Ping { token: owned(args.first()) },
     })
+}
+
+/// The MSG recipient as typed, less one `:` or `,` at its end: people
+/// address someone in a chat as `bob: hi` or `bob, hi`, and no name can
+/// hold either character, so `MSG bob: hi` can only mean bob. A word that
+/// is nothing else (`MSG : hi`) is left as it is, to be refused as a name.
+fn addressee(word: &str) -> &str {
+    match word.strip_suffix([':', ',']) {
+        Some(name) if !name.is_empty() => name,
+        _ => word,
+    }
 }
 
 /// Parses an optional argument: absent is `Some(None)`, bad is `None`.
@@ -307,6 +318,20 @@ mod tests {
         assert_eq!(err("MSG bob    ", true), Code::Syntax);
         assert_eq!(err("ALL", true), Code::Syntax);
         assert_eq!(err("MCAST a,b", true), Code::Syntax);
+    }
+
+    #[test]
+    fn msg_takes_the_chat_habit_of_name_and_colon() {
+        let to = |line: &str| match ok(line) {
+            Command::Msg { to, .. } => to,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(to("MSG bob: hi"), "bob");
+        assert_eq!(to("MSG bob, hi"), "bob");
+        assert_eq!(to("MSG bob:: hi"), "bob:", "only one is dropped");
+        assert_eq!(to("MSG : hi"), ":");
+        assert_eq!(to("MSG bob:hi there"), "bob:hi", "no space: not the habit");
+        assert_eq!(ok("MSG bob: a: b"), Command::Msg { to: "bob".into(), text: "a: b".into() });
     }
 
     #[test]
