@@ -97,10 +97,23 @@ pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
 
 /// `MCAST <names> <text>` -> each recipient gets `MCAST <ts> <from>
 /// <recipients> <text>`; the sender `OK MCAST delivered=<..> stored=<..>`.
-/// Any unknown name fails the whole command before anything is sent.
-pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
+/// Any unknown name fails the whole command before anything is sent; when
+/// it came from `loose_tail` (`MCAST alice, bob, hi there` reads `hi` as a
+/// name), the error says how MCAST reads its line.
+pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str, loose_tail: Option<&str>) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
-    let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
+    let from_tail = |name: &str| loose_tail.is_some_and(|t| t.split(',').any(|n| n.eq_ignore_ascii_case(name)));
+    let recipients = to
+        .iter()
+        .map(|n| {
+            resolve(ctx, n).map_err(|mut e| {
+                if from_tail(n) {
+                    e.text.push_str(" (MCAST reads names up to the first word without a comma after it)");
+                }
+                e
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
     let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
