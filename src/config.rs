@@ -36,6 +36,11 @@ pub struct Config {
     pub history_max: usize,
     /// Messages of HISTORY replayed after JOIN (0: none).
     pub history_on_join: usize,
+    /// Live messages kept in memory while the log cannot be written, to be
+    /// written once it can (0: none are kept).
+    pub max_unlogged: usize,
+    /// Bytes of such messages kept (0: none are kept).
+    pub max_unlogged_bytes: usize,
 }
 
 /// The default listeners: loopback only, both address families.
@@ -56,6 +61,8 @@ impl Default for Config {
             history_default: 20,
             history_max: 500,
             history_on_join: 0,
+            max_unlogged: 10_000,
+            max_unlogged_bytes: 16 << 20,
         }
     }
 }
@@ -243,6 +250,7 @@ mod tests {
         assert_eq!((c.max_line, c.max_clients, c.join_timeout), (1024, 10_000, 60));
         assert_eq!((c.flood_rate, c.flood_burst, c.max_sendq), (20, 40, 1_048_576));
         assert_eq!((c.history_default, c.history_max, c.history_on_join), (20, 500, 0));
+        assert_eq!((c.max_unlogged, c.max_unlogged_bytes), (10_000, 16_777_216));
     }
 
     #[test]
@@ -260,8 +268,13 @@ max_sendq = 1048576
 history_default = 20
 history_max = 500
 history_on_join = 0
+max_unlogged = 10000
+max_unlogged_bytes = 16777216
 "#;
         assert_eq!(from_toml(text).unwrap(), Config::default());
+        // And the shipped file says the same.
+        let shipped = include_str!("../conf/chatd.toml");
+        assert_eq!(from_toml(shipped).unwrap(), Config::default());
     }
 
     #[test]
