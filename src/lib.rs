@@ -6,12 +6,13 @@
 //!
 //! - [`server`]: the mio event loop: accept, read, run pass, flush pass, close pass
 //! - [`conn`]: one connection: socket, input and output buffers, session
-//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, max line, UTF-8); pure
+//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
 //!   admin), each command a function
 //! - [`state`]: who is online and delivery to outbound buffers
-//! - [`store`]: the SQLite file: users, message log, offline queue (the only SQL)
+//! - [`store`]: the SQLite file: users, message log (and live messages kept
+//!   while it fails), offline queue (the only SQL)
 //! - [`reply`]: every server line's format
 //!
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (stdin
