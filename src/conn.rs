@@ -133,10 +133,9 @@ pub struct Conn {
     /// Bytes ever queued and ever written: marks in the output stream.
     queued_total: u64,
     written_total: u64,
-    /// Stored messages queued for this connection, as (end of their line in
-    /// the output stream, message id): they leave the pending queue once
-    /// written to the socket.
-    pub pending_marks: Vec<(u64, i64)>,
+    /// Offline delivery in progress (`delivery.rs`): boxed, since most
+    /// connections have none.
+    pub delivery: Option<Box<crate::delivery::Delivery>>,
     /// Lines are held back while this is not `Wait::No`.
     pub wait: Wait,
     /// Failed password attempts on this connection.
@@ -174,7 +173,7 @@ impl Conn {
             outpos: 0,
             queued_total: 0,
             written_total: 0,
-            pending_marks: Vec::new(),
+            delivery: None,
             wait: Wait::No,
             auth_failures: 0,
             clock_on: false,
@@ -218,11 +217,17 @@ impl Conn {
         self.queued_total
     }
 
-    /// Ids of stored messages whose lines have now been written.
-    pub fn take_written_marks(&mut self) -> Vec<i64> {
-        let written = self.written_total;
-        let n = self.pending_marks.iter().take_while(|(end, _)| *end <= written).count();
-        self.pending_marks.drain(..n).map(|(_, id)| id).collect()
+    /// Position in the output stream up to which the peer's TCP has
+    /// acknowledged every byte; `None` if the socket cannot tell (it failed).
+    pub fn acked_total(&self) -> Option<u64> {
+        let in_flight = crate::os::unacked_bytes(&self.sock).ok()?;
+        Some(self.written_total.saturating_sub(in_flight as u64))
+    }
+
+    /// Bytes queued that the peer has not acknowledged: unsent, or sent and
+    /// not yet acknowledged.
+    pub fn unacked_output(&self) -> u64 {
+        self.queued_total - self.acked_total().unwrap_or(self.written_total)
     }
 
     /// Drops all unsent output (the connection is being dropped).

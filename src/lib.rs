@@ -11,6 +11,8 @@
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
 //!   admin), each command a function
 //! - [`state`]: who is online and delivery to outbound buffers
+//! - [`delivery`]: stored messages fed to a joined user as their peer
+//!   acknowledges them
 //! - [`store`]: the SQLite file: users, message log (and live messages kept
 //!   while it fails), offline queue (the only SQL)
 //! - [`reply`]: every server line's format
@@ -28,6 +30,7 @@ pub mod command;
 pub mod config;
 pub mod conn;
 pub mod console;
+pub mod delivery;
 pub mod flood;
 pub mod framing;
 pub mod handlers;

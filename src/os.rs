@@ -1,5 +1,6 @@
-//! Small operating-system settings std does not offer: the descriptor limit
-//! and TCP keepalive.
+//! Small operating-system settings std does not offer: the descriptor limit,
+//! TCP keepalive, and how much of a socket's output its peer has not yet
+//! acknowledged.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -82,6 +83,30 @@ pub fn release_free_memory() {
     }
 }
 
+/// Bytes written into a TCP socket that the peer has not acknowledged yet
+/// (Linux `SIOCOUTQ`: unsent plus unacknowledged). Offline delivery counts a
+/// stored message as delivered only once this has fallen below its end:
+/// bytes still in our send buffer die with the process, bytes the peer's
+/// TCP acknowledged do not. Where the kernel cannot tell, 0: written is
+/// taken as delivered.
+pub fn unacked_bytes(sock: &impl AsRawFd) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ (= TIOCOUTQ) writes one int into `n`, which we own.
+        let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = sock;
+        Ok(0)
+    }
+}
+
 /// Whether an accept error means "out of descriptors or memory": wait for
 /// some to be freed rather than retry at once.
 pub fn is_resource_exhaustion(e: &io::Error) -> bool {
@@ -109,6 +134,23 @@ mod tests {
             libc::getsockopt(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, (&mut v as *mut i32).cast(), &mut len)
         };
         assert_eq!((rc, v), (0, 1));
+    }
+
+    #[test]
+    fn unacked_bytes_falls_to_zero_once_the_peer_has_the_bytes() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = l.accept().unwrap();
+        s.write_all(&[7u8; 1000]).unwrap();
+        let mut got = [0u8; 1000];
+        peer.read_exact(&mut got).unwrap();
+        // The peer has read them, so its TCP has acknowledged them (soon).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while unacked_bytes(&s).unwrap() > 0 {
+            assert!(std::time::Instant::now() < deadline, "never acknowledged");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     #[test]

@@ -49,6 +49,16 @@ use std::time::{Duration, Instant};
 
 /// Lines handled per connection per pass before the others get their turn.
 const LINES_PER_PASS: usize = 64;
+/// Bytes read from one connection per pass, whether or not they make lines:
+/// a client streaming bytes without a line end cannot hold the loop.
+const READ_PER_PASS: usize = 64 * 1024;
+/// Output one connection's lines may queue (for everyone) per pass: a
+/// client broadcasting to thousands gets its turn, then the others theirs.
+const OUTPUT_PER_PASS: u64 = 1024 * 1024;
+/// How often an offline delivery looks for acknowledgements: soon while
+/// they come, backing off to the slower figure while they do not.
+const DELIVERY_POLL_MIN: Duration = Duration::from_millis(1);
+const DELIVERY_POLL_MAX: Duration = Duration::from_millis(100);
 /// Size of the one read buffer shared by all connections.
 const READ_CHUNK: usize = 16 * 1024;
 /// Tokens: client connections are slab keys from 0; admin connections are
@@ -76,8 +86,13 @@ pub struct Server {
     auth: Worker,
     /// Replies waiting for this pass's commit.
     after_commit: Vec<Durable>,
-    /// Connections with input to process in the next run pass.
+    /// Connections with new input to process in the next run pass, and
+    /// those that used up their turn in the last one (run after them).
     to_run: Vec<usize>,
+    to_run_again: Vec<usize>,
+    /// When offline deliveries look for acknowledgements next, and how long
+    /// the wait is (shorter while they move).
+    delivery_poll: (Instant, Duration),
     /// join_timeout deadlines, in connection order: (deadline, key, id).
     join_deadlines: VecDeque<(Instant, usize, u64)>,
     /// Connections waiting for their flood budget: (when, key, id).
@@ -162,6 +177,8 @@ impl Server {
             auth,
             after_commit: Vec::new(),
             to_run: Vec::new(),
+            to_run_again: Vec::new(),
+            delivery_poll: (Instant::now(), DELIVERY_POLL_MIN),
             join_deadlines: VecDeque::new(),
             throttled: BinaryHeap::new(),
             scratch: vec![0; READ_CHUNK],
@@ -316,6 +333,7 @@ impl Server {
             // Commit before anything of this pass is seen: a recipient never
             // sees a message (or a clock) that a crash could take back.
             self.commit();
+            self.advance_deliveries();
             self.flush_pass();
             // After the flush, so a closing connection's last replies are out;
             // its LEFT goes to the others in the next pass.
@@ -323,7 +341,7 @@ impl Server {
             if self.accept_paused {
                 self.retry_accept();
             }
-            // Leaves, and deliveries of stored messages just written out.
+            // Leaves, and stored messages the peers acknowledged.
             if self.store.has_pending_writes() {
                 self.commit();
             }
@@ -471,8 +489,11 @@ impl Server {
         let ts = self.state.ts();
         let n = self.state.broadcast(None, &reply::notice(&ts, "server shutting down"));
         log::info!("shutting down: told {n} user(s)");
-        for conn in self.state.conns.iter_mut() {
-            conn.1.wait = Wait::No;
+        for (_, conn) in self.state.conns.iter_mut() {
+            conn.wait = Wait::No;
+            if let Some(d) = conn.delivery.as_mut() {
+                d.stop_feeding();
+            }
         }
         self.commit();
         // Admin replies (OK EXIT) first: they are small and local.
@@ -482,8 +503,9 @@ impl Server {
         let deadline = Instant::now() + SHUTDOWN_FLUSH;
         let mut events = Events::with_capacity(1024);
         loop {
+            self.advance_deliveries();
             self.flush_pass();
-            let pending = self.state.conns.iter().any(|(_, c)| c.unsent() > 0);
+            let pending = !self.state.delivering.is_empty() || self.state.conns.iter().any(|(_, c)| c.unsent() > 0);
             let now = Instant::now();
             if !pending || now >= deadline {
                 if pending {
@@ -491,7 +513,11 @@ impl Server {
                 }
                 break;
             }
-            let wait = (deadline - now).min(Duration::from_millis(50));
+            let wait = (deadline - now).min(if self.state.delivering.is_empty() {
+                Duration::from_millis(50)
+            } else {
+                DELIVERY_POLL_MIN
+            });
             if self.poll.poll(&mut events, Some(wait)).is_ok() {
                 for event in events.iter() {
                     match event.token() {
@@ -522,7 +548,11 @@ impl Server {
     /// Block until something happens, unless work is left over from the last
     /// pass; wake for the next join deadline.
     fn poll_timeout(&self) -> Option<Duration> {
-        if !self.to_run.is_empty() || !self.state.to_flush.is_empty() || !self.state.to_close.is_empty() {
+        if !self.to_run.is_empty()
+            || !self.to_run_again.is_empty()
+            || !self.state.to_flush.is_empty()
+            || !self.state.to_close.is_empty()
+        {
             return Some(Duration::ZERO);
         }
         let join = self.join_deadlines.front().map(|&(when, _, _)| when);
@@ -532,7 +562,8 @@ impl Server {
         let soon =
             (self.accept_paused || !self.draining.is_empty()).then(|| Instant::now() + Duration::from_millis(50));
         let store = self.store.retry_at();
-        let next = [join, flood, watchdog, soon, store].into_iter().flatten().min();
+        let delivery = (!self.state.delivering.is_empty()).then_some(self.delivery_poll.0);
+        let next = [join, flood, watchdog, soon, store, delivery].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
@@ -638,21 +669,30 @@ impl Server {
     }
 
     /// Reads and handles input of every connection listed in `to_run`.
+    /// Connections with new input go first; those that used up their turn
+    /// in the last pass follow.
     fn run_pass(&mut self) {
-        let keys = std::mem::take(&mut self.to_run);
+        let mut keys = std::mem::take(&mut self.to_run);
+        keys.append(&mut self.to_run_again);
         for key in keys {
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             conn.queued_run = false;
             if self.run_conn(key) {
-                self.schedule_run(key);
+                if let Some(conn) = self.state.conns.get_mut(key) {
+                    conn.queued_run = true;
+                    self.to_run_again.push(key);
+                }
             }
         }
     }
 
-    /// Handles up to LINES_PER_PASS lines of one connection. Returns true if
-    /// it has more input to handle on the next pass.
+    /// Handles one connection's turn: up to LINES_PER_PASS lines, at most
+    /// READ_PER_PASS bytes read, at most OUTPUT_PER_PASS bytes of output
+    /// caused. Returns true if it has more input to handle on the next pass.
     fn run_conn(&mut self, key: usize) -> bool {
         let mut budget = LINES_PER_PASS;
+        let mut read = 0;
+        let output_before = self.state.queued_bytes;
         loop {
             let Some(conn) = self.state.conns.get_mut(key) else { return false };
             if conn.closing.is_some() || conn.throttled || conn.wait != Wait::No {
@@ -671,9 +711,12 @@ impl Server {
                 if !conn.readable {
                     return false;
                 }
+                if read >= READ_PER_PASS {
+                    return true;
+                }
                 match conn.read_some(&mut self.scratch) {
                     Ok(0) => conn.eof = true,
-                    Ok(_) => {}
+                    Ok(n) => read += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         conn.readable = false;
                         return false;
@@ -687,7 +730,7 @@ impl Server {
                 }
                 continue;
             }
-            if budget == 0 {
+            if budget == 0 || self.state.queued_bytes - output_before >= OUTPUT_PER_PASS {
                 return true;
             }
             // The next line must fit the flood budget; if not, stop reading
@@ -713,6 +756,7 @@ impl Server {
             }
             if let Some(frame) = frame {
                 budget -= 1;
+                crate::delivery::before_line(&mut self.state, &mut self.store, key);
                 self.handle(key, frame);
             }
         }
@@ -800,6 +844,27 @@ impl Server {
         }
     }
 
+    /// Offline deliveries (`delivery.rs`): acknowledged messages leave the
+    /// queue, the next ones are fed. Every pass, and when `delivery_poll`
+    /// is due: acknowledgements arrive without an event to wake the loop.
+    fn advance_deliveries(&mut self) {
+        if self.state.delivering.is_empty() {
+            return;
+        }
+        let mut moved = false;
+        for key in std::mem::take(&mut self.state.delivering) {
+            let step = crate::delivery::advance(&mut self.state, &mut self.store, key);
+            moved |= step.moved;
+            if !step.done {
+                self.state.delivering.push(key);
+            } else if let Some(conn) = self.state.conns.get_mut(key) {
+                conn.delivery = None;
+            }
+        }
+        let wait = if moved { DELIVERY_POLL_MIN } else { (self.delivery_poll.1 * 2).min(DELIVERY_POLL_MAX) };
+        self.delivery_poll = (Instant::now() + wait, wait);
+    }
+
     /// Writes queued output; WRITABLE interest only while bytes remain.
     fn flush_pass(&mut self) {
         let keys = std::mem::take(&mut self.state.to_flush);
@@ -810,12 +875,6 @@ impl Server {
                 continue;
             }
             let result = conn.flush(WRITE_CAP);
-            let written = conn.take_written_marks();
-            if !written.is_empty() {
-                if let Some(name) = conn.name.clone() {
-                    self.store.remove_pending(&name, &written);
-                }
-            }
             let want_write = match result {
                 Ok(Flushed::All) => false,
                 Ok(Flushed::Blocked) => true,
@@ -855,7 +914,12 @@ impl Server {
                 let _ = conn.flush(WRITE_CAP);
             }
             let deadline = *conn.drain_deadline.get_or_insert(now + DRAIN_TIME);
-            let done = !why.flush_first() || conn.unsent() == 0 || now >= deadline;
+            // Stored messages on their way leave the queue only once the
+            // peer has them: wait (bounded) for its acknowledgements.
+            crate::delivery::advance(&mut self.state, &mut self.store, key);
+            let Some(conn) = self.state.conns.get_mut(key) else { continue };
+            let unacked = conn.delivery.as_ref().is_some_and(|d| d.awaits_ack());
+            let done = !why.flush_first() || (conn.unsent() == 0 && !unacked) || now >= deadline;
             let label = conn.label();
             if let Some(name) = self.state.part(key) {
                 log::info!("{label}: left ({})", describe(&why));

@@ -8,6 +8,7 @@
 
 use crate::clock::Clock;
 use crate::conn::{Close, Conn};
+use crate::delivery::Delivery;
 use crate::names;
 use crate::store::Message;
 use std::collections::HashMap;
@@ -25,6 +26,12 @@ pub struct State {
     /// this event batch (each listed once, see `Conn::queued_flush`).
     pub to_flush: Vec<usize>,
     pub to_close: Vec<usize>,
+    /// Connections with an offline delivery in progress (`delivery.rs`),
+    /// advanced by the loop every pass until done.
+    pub delivering: Vec<usize>,
+    /// Bytes queued for any connection since start: the loop bounds how
+    /// much output one connection's lines may cause in one pass.
+    pub queued_bytes: u64,
     /// The formatted timestamp of the current second.
     ts_cache: (u64, String),
 }
@@ -37,6 +44,8 @@ impl State {
             max_sendq,
             to_flush: Vec::new(),
             to_close: Vec::new(),
+            delivering: Vec::new(),
+            queued_bytes: 0,
             ts_cache: (u64::MAX, String::new()),
         }
     }
@@ -65,6 +74,7 @@ impl State {
             return; // a connection on its way out gets nothing more
         }
         if conn.queue(bytes, self.max_sendq) {
+            self.queued_bytes += bytes.len() as u64;
             self.schedule_flush(key);
         } else {
             conn.discard_output();
@@ -78,6 +88,16 @@ impl State {
             if !conn.queued_flush {
                 conn.queued_flush = true;
                 self.to_flush.push(key);
+            }
+        }
+    }
+
+    /// Starts feeding a joined connection its stored messages.
+    pub fn start_delivery(&mut self, key: usize, delivery: Delivery) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.delivery = Some(Box::new(delivery));
+            if !self.delivering.contains(&key) {
+                self.delivering.push(key);
             }
         }
     }

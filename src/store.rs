@@ -866,15 +866,30 @@ impl Store {
         Ok(())
     }
 
-    /// The messages waiting for a user, oldest first.
-    pub fn pending(&self, name: &str) -> Result<Vec<Message>> {
+    /// How many messages wait for a user (those delivered but not yet
+    /// removed on disk not counted).
+    pub fn pending_count(&self, name: &str) -> Result<usize> {
+        let folded = names::fold(name);
+        let on_disk: i64 = self
+            .db
+            .prepare_cached("SELECT count(*) FROM pending WHERE folded = ?1")?
+            .query_row(params![folded], |r| r.get(0))?;
+        let gone = self.delivered.iter().filter(|(f, _)| *f == folded).count();
+        Ok(usize::try_from(on_disk).unwrap_or(0).saturating_sub(gone))
+    }
+
+    /// Up to `limit` of the messages waiting for a user with an id above
+    /// `after`, oldest first: offline delivery reads its queue a window at
+    /// a time, so a queue of any length costs little memory.
+    pub fn pending_after(&self, name: &str, after: i64, limit: usize) -> Result<Vec<Message>> {
         let mut stmt = self.db.prepare_cached(
             "SELECT m.id, m.kind, m.ts, m.sender, m.recipients, m.clock, m.body
              FROM pending p JOIN messages m ON m.id = p.message_id
-             WHERE p.folded = ?1 ORDER BY m.id",
+             WHERE p.folded = ?1 AND p.message_id > ?2 ORDER BY p.message_id LIMIT ?3",
         )?;
         let folded = names::fold(name);
-        let rows = stmt.query_map(params![folded], row_to_message)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![folded, after, limit], row_to_message)?;
         let mut out = self.read_clocks(rows.collect::<rusqlite::Result<Vec<_>>>()?);
         // Delivered already, though not yet removed on disk.
         out.retain(|m| !self.delivered.contains(&(folded.clone(), m.id)));
@@ -1233,7 +1248,7 @@ mod tests {
         assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=2");
         let log = s.history(Some("bob"), 10).unwrap();
         assert_eq!((log[0].text.as_str(), log[0].clock_text.as_str()), ("hi bob", "alice=2"));
-        assert_eq!(s.pending("bob").unwrap().len(), 1, "the rebuilt log keeps what refers to it");
+        assert_eq!(s.pending_count("bob").unwrap(), 1, "the rebuilt log keeps what refers to it");
         let fk: i64 = s.db.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
         // A new user gets the next number, and everything survives reopening.
@@ -1331,11 +1346,16 @@ mod tests {
         s.add_pending("B", b).unwrap();
         s.add_pending("b", a).unwrap();
         s.commit().unwrap();
-        let texts: Vec<String> = s.pending("b").unwrap().into_iter().map(|m| m.text).collect();
+        let texts: Vec<String> = s.pending_after("b", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["one", "two"]);
+        assert_eq!(s.pending_after("b", a, 10).unwrap()[0].text, "two", "read from after an id");
+        assert_eq!(s.pending_after("b", 0, 1).unwrap().len(), 1, "at most the limit");
         s.remove_pending("b", &[a]);
+        // Gone at once for readers, before the removal is on disk.
+        assert_eq!(s.pending_count("b").unwrap(), 1);
+        assert_eq!(s.pending_after("b", 0, 10).unwrap()[0].text, "two");
         s.commit().unwrap();
-        assert_eq!(s.pending("b").unwrap().len(), 1);
+        assert_eq!(s.pending_count("b").unwrap(), 1);
     }
 
     #[test]
@@ -1349,7 +1369,7 @@ mod tests {
         s.commit().unwrap();
         assert_eq!(s.delete_log().unwrap(), (2, 1));
         s.commit().unwrap();
-        let texts: Vec<String> = s.pending("c").unwrap().into_iter().map(|m| m.text).collect();
+        let texts: Vec<String> = s.pending_after("c", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["waiting"]);
         assert_eq!(s.history(Some("a"), 10).unwrap().len(), 1);
     }

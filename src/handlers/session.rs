@@ -4,9 +4,9 @@ use super::Ctx;
 use crate::auth::Job;
 use crate::command::TABLE;
 use crate::conn::{AuthStep, Close};
+use crate::delivery::Delivery;
 use crate::names::{self, NameError};
 use crate::reply::{self, Code, Error};
-use crate::state::Outgoing;
 
 /// `JOIN <name> [password]`. A protected name has its password checked off
 /// the loop thread first (`accounts::join_checked` continues from there).
@@ -39,10 +39,18 @@ fn check_free(ctx: &Ctx, name: &str) -> Result<(), Error> {
     }
 }
 
-/// Puts the caller online: `OK JOIN <name> pending=<n>`, the stored messages
-/// oldest first, HISTORY if history_on_join, and `JOINED` to the others.
+/// Puts the caller online: `OK JOIN <name> pending=<n>`, `JOINED` to the
+/// others, then (from `delivery.rs`, paced by the reader) the stored
+/// messages oldest first and the HISTORY lines of history_on_join.
 pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     check_free(ctx, name)?; // again: a password check may have taken a while
+    crate::delivery::settle(ctx.state, ctx.store, name);
+    // Counted before anything changes: if the queue cannot be read, the
+    // JOIN fails rather than promise `pending=0`.
+    let pending = ctx.store.pending_count(name).map_err(|e| {
+        log::error!("{}: cannot read {name}'s stored messages: {}", ctx.label(), e.0);
+        Error::new(Code::Storage, "your stored messages cannot be read right now; try JOIN again later")
+    })?;
     ctx.state.join(ctx.key, name);
     let ts = ctx.state.ts();
     let id = ctx.store.user_joined(name, &ts);
@@ -50,19 +58,11 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
         conn.joined_at = Some(ts.clone());
         conn.user = Some(id);
     }
-    let pending = ctx.store.pending(name).unwrap_or_default();
-    log::info!("{}: joined, {} pending", ctx.label(), pending.len());
-    ctx.reply(&reply::ok("JOIN", &format!("{name} pending={}", pending.len())));
-    for m in &pending {
-        ctx.state.deliver(ctx.key, &mut Outgoing::new(m));
-        ctx.store.clock_receive(id, &m.clock);
-        if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
-            let end = conn.queued_total();
-            conn.pending_marks.push((end, m.id));
-        }
-    }
-    if ctx.config.history_on_join > 0 {
-        super::history::replay(ctx, ctx.config.history_on_join);
+    log::info!("{}: joined, {} pending", ctx.label(), pending);
+    ctx.reply(&reply::ok("JOIN", &format!("{name} pending={pending}")));
+    let history = ctx.config.history_on_join;
+    if pending > 0 || history > 0 {
+        ctx.state.start_delivery(ctx.key, Delivery::new(name, id, history));
     }
     ctx.state.broadcast(Some(ctx.key), &reply::joined(&ts, name));
     Ok(())
