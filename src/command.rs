@@ -18,7 +18,11 @@ pub enum Command {
     /// `MSG <name> <text>`
     Msg { to: String, text: String },
     /// `MCAST <name,name,...> <text>`: names de-duplicated case-insensitively.
-    Mcast { to: Vec<String>, text: String },
+    /// `loose_tail` is the list's last word when it joined the list only
+    /// because the word before it ended with a comma (`MCAST alice, hi
+    /// there` reads `hi` as a name): a person may have meant it as text, so
+    /// if a name in it is unknown the error says how the line was read.
+    Mcast { to: Vec<String>, text: String, loose_tail: Option<String> },
     /// `ALL <text>`
     All { text: String },
     /// `WHO`
@@ -79,9 +83,9 @@ pub const TABLE: &[Spec] = &[
     Spec { name: "JOIN", kind: Kind::Join, min: 1, max: 2, text: false, needs_join: false,
         usage: "JOIN <name> [password]", help: "take a name (1-8 letters, digits, _ or -) and enter the chat" },
     Spec { name: "MSG", kind: Kind::Msg, min: 2, max: 2, text: true, needs_join: true,
-        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline)" },
+        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline; MSG bob: hi works too)" },
     Spec { name: "MCAST", kind: Kind::Mcast, min: 2, max: 2, text: true, needs_join: true,
-        usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32, comma-separated)" },
+        usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32; the names end at the first word without a comma after it)" },
     Spec { name: "ALL", kind: Kind::All, min: 1, max: 1, text: true, needs_join: true,
         usage: "ALL <text>", help: "send a message to everyone online" },
     Spec { name: "WHO", kind: Kind::Who, min: 0, max: 0, text: false, needs_join: true,
@@ -125,36 +129,37 @@ pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
     if spec.needs_join && !joined {
         return Err(Error::new(Code::NotJoined, "join first: JOIN <name>"));
     }
-    let glued;
-    let rest = if spec.kind == Kind::Mcast {
-        glued = glue_list(rest);
-        glued.as_str()
-    } else {
-        rest
-    };
+    let (glued, loose) = if spec.kind == Kind::Mcast { glue_list(rest) } else { (String::new(), None) };
+    let rest = if spec.kind == Kind::Mcast { glued.as_str() } else { rest };
     let args = split_args(rest, spec).ok_or_else(|| syntax(spec))?;
-    build(spec, args)
+    let mut command = build(spec, args)?;
+    if let Command::Mcast { loose_tail, .. } = &mut command {
+        *loose_tail = loose.map(str::to_string);
+    }
+    Ok(command)
 }
 
 /// `alice, bob hi` -> `alice,bob hi`: people type a space after a comma.
 /// Words are joined while the list ends with, or the next word starts with,
-/// a comma.
-fn glue_list(rest: &str) -> String {
+/// a comma. Also returns the last word joined, if it was joined only
+/// because the list before it ended with a comma (see `Command::Mcast`).
+fn glue_list(rest: &str) -> (String, Option<&str>) {
     let (first, mut tail) = split_word(rest);
     let mut list = first.to_string();
+    let mut loose = None;
     loop {
         let (next, after) = split_word(tail);
         if next.is_empty() || !(list.ends_with(',') || next.starts_with(',')) {
             break;
         }
+        loose = (!next.starts_with(',')).then_some(next);
         list.push_str(next);
         tail = after;
     }
-    if tail.is_empty() {
-        list
-    } else {
-        format!("{list} {tail}")
+    if !tail.is_empty() {
+        list = format!("{list} {tail}");
     }
+    (list, loose)
 }
 
 /// `ERR SYNTAX usage: ...` for a command.
@@ -209,8 +214,8 @@ fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
     let bad = || syntax(spec);
     Ok(match spec.kind {
         Kind::Join => Command::Join { name: args[0].to_string(), password: owned(args.get(1)) },
-        Kind::Msg => Command::Msg { to: args[0].to_string(), text: args[1].to_string() },
-        Kind::Mcast => Command::Mcast { to: recipients(args[0], spec)?, text: args[1].to_string() },
+        Kind::Msg => Command::Msg { to: addressee(args[0]).to_string(), text: args[1].to_string() },
+        Kind::Mcast => Command::Mcast { to: recipients(args[0], spec)?, text: args[1].to_string(), loose_tail: None },
         Kind::All => Command::All { text: args[0].to_string() },
         Kind::Who => Command::Who,
         Kind::History => Command::History { n: optional(args.first(), count).ok_or_else(bad)? },
@@ -220,6 +225,17 @@ fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
         Kind::Help => Command::Help { topic: owned(args.first()) },
         Kind::Ping => Command::Ping { token: owned(args.first()) },
     })
+}
+
+/// The MSG recipient as typed, less one `:` or `,` at its end: people
+/// address someone in a chat as `bob: hi` or `bob, hi`, and no name can
+/// hold either character, so `MSG bob: hi` can only mean bob. A word that
+/// is nothing else (`MSG : hi`) is left as it is, to be refused as a name.
+fn addressee(word: &str) -> &str {
+    match word.strip_suffix([':', ',']) {
+        Some(name) if !name.is_empty() => name,
+        _ => word,
+    }
 }
 
 /// Parses an optional argument: absent is `Some(None)`, bad is `None`.
@@ -310,24 +326,49 @@ mod tests {
     }
 
     #[test]
+    fn msg_takes_the_chat_habit_of_name_and_colon() {
+        let to = |line: &str| match ok(line) {
+            Command::Msg { to, .. } => to,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(to("MSG bob: hi"), "bob");
+        assert_eq!(to("MSG bob, hi"), "bob");
+        assert_eq!(to("MSG bob:: hi"), "bob:", "only one is dropped");
+        assert_eq!(to("MSG : hi"), ":");
+        assert_eq!(to("MSG bob:hi there"), "bob:hi", "no space: not the habit");
+        assert_eq!(ok("MSG bob: a: b"), Command::Msg { to: "bob".into(), text: "a: b".into() });
+    }
+
+    #[test]
     fn extra_arguments_are_a_syntax_error() {
         assert_eq!(err("WHO now", true), Code::Syntax);
     }
 
+    fn mcast(to: &[&str], text: &str, loose_tail: Option<&str>) -> Command {
+        let to = to.iter().map(|s| s.to_string()).collect();
+        Command::Mcast { to, text: text.into(), loose_tail: loose_tail.map(str::to_string) }
+    }
+
     #[test]
     fn mcast_list_is_deduplicated_case_insensitively() {
-        assert_eq!(
-            ok("MCAST bob,Carol,BOB,,dave hi"),
-            Command::Mcast { to: vec!["bob".into(), "Carol".into(), "dave".into()], text: "hi".into() }
-        );
+        assert_eq!(ok("MCAST bob,Carol,BOB,,dave hi"), mcast(&["bob", "Carol", "dave"], "hi", None));
     }
 
     #[test]
     fn mcast_list_may_have_spaces_after_commas() {
-        let want = Command::Mcast { to: vec!["alice".into(), "gina".into(), "bob".into()], text: "hi  both".into() };
-        assert_eq!(ok("MCAST alice, gina ,bob hi  both"), want);
-        assert_eq!(ok("MCAST alice,gina,bob hi  both"), want);
+        assert_eq!(ok("MCAST alice, gina ,bob hi  both"), mcast(&["alice", "gina", "bob"], "hi  both", None));
+        assert_eq!(ok("MCAST alice,gina,bob hi  both"), mcast(&["alice", "gina", "bob"], "hi  both", None));
         assert_eq!(err("MCAST alice,", true), Code::Syntax);
+    }
+
+    #[test]
+    fn mcast_remembers_a_last_name_that_only_a_comma_before_it_made_one() {
+        assert_eq!(ok("MCAST alice, bob, hi there"), mcast(&["alice", "bob", "hi"], "there", Some("hi")));
+        assert_eq!(ok("MCAST alice, bob hi"), mcast(&["alice", "bob"], "hi", Some("bob")));
+        assert_eq!(ok("MCAST alice, bob,carol hi"), mcast(&["alice", "bob", "carol"], "hi", Some("bob,carol")));
+        // The comma is next to the word, or the list has no spaces: no doubt.
+        assert_eq!(ok("MCAST alice, bob ,carol hi"), mcast(&["alice", "bob", "carol"], "hi", None));
+        assert_eq!(ok("MCAST alice,bob hi"), mcast(&["alice", "bob"], "hi", None));
     }
 
     #[test]

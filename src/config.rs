@@ -5,6 +5,7 @@
 //! enforces is a field here, named as in the TOML file, with its default.
 
 use serde::Deserialize;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 /// Everything the server needs to know to run.
@@ -35,6 +36,11 @@ pub struct Config {
     pub history_max: usize,
     /// Messages of HISTORY replayed after JOIN (0: none).
     pub history_on_join: usize,
+    /// Live messages kept in memory while the log cannot be written, to be
+    /// written once it can (0: none are kept).
+    pub max_unlogged: usize,
+    /// Bytes of such messages kept (0: none are kept).
+    pub max_unlogged_bytes: usize,
 }
 
 /// The default listeners: loopback only, both address families.
@@ -55,6 +61,8 @@ impl Default for Config {
             history_default: 20,
             history_max: 500,
             history_on_join: 0,
+            max_unlogged: 10_000,
+            max_unlogged_bytes: 16 << 20,
         }
     }
 }
@@ -87,7 +95,11 @@ fn options() -> getopts::Options {
 
 /// Reads the command line (without the program name). An error is the one
 /// line `main` prints before exiting with status 2.
-pub fn from_args(args: &[String]) -> Result<Action, String> {
+pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
+    // Refused here by name: getopts would call a bad value an unknown option.
+    if let Some(bad) = args.iter().map(AsRef::as_ref).find(|a| a.to_str().is_none()) {
+        return Err(format!("argument {bad:?} is not valid UTF-8 (try chatd -h)"));
+    }
     let opts = options();
     let m = opts.parse(args).map_err(|e| format!("{e} (try chatd -h)"))?;
     if m.opt_present("h") {
@@ -125,8 +137,36 @@ pub fn from_file(path: &str) -> Result<Config, String> {
 }
 
 /// Parses TOML text; unknown keys are errors (a typo should not pass silently).
+/// The error is one line (section 9 promises one line on stderr), with
+/// where in the file: `line 1, column 11: invalid array: expected `]``.
 pub fn from_toml(text: &str) -> Result<Config, String> {
-    toml::from_str(text).map_err(|e| e.message().to_string())
+    toml::from_str(text).map_err(|e| {
+        // toml's message may run over several lines ("invalid array" then
+        // "expected `]`"); its Display adds a drawing of the line as well.
+        let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ");
+        match e.span() {
+            Some(span) => {
+                let (line, column) = line_and_column(text, span.start);
+                format!("line {line}, column {column}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+/// The 1-based line and column (in characters) of a byte offset in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+/// A start-up error as the one stderr line `main` prints: control
+/// characters (a newline in a path given on the command line, say) are
+/// written as escapes, so nothing can split it.
+pub fn one_line(message: &str) -> String {
+    message.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 impl Config {
@@ -210,6 +250,7 @@ mod tests {
         assert_eq!((c.max_line, c.max_clients, c.join_timeout), (1024, 10_000, 60));
         assert_eq!((c.flood_rate, c.flood_burst, c.max_sendq), (20, 40, 1_048_576));
         assert_eq!((c.history_default, c.history_max, c.history_on_join), (20, 500, 0));
+        assert_eq!((c.max_unlogged, c.max_unlogged_bytes), (10_000, 16_777_216));
     }
 
     #[test]
@@ -227,8 +268,13 @@ max_sendq = 1048576
 history_default = 20
 history_max = 500
 history_on_join = 0
+max_unlogged = 10000
+max_unlogged_bytes = 16777216
 "#;
         assert_eq!(from_toml(text).unwrap(), Config::default());
+        // And the shipped file says the same.
+        let shipped = include_str!("../conf/chatd.toml");
+        assert_eq!(from_toml(shipped).unwrap(), Config::default());
     }
 
     #[test]
@@ -252,6 +298,31 @@ history_on_join = 0
         let e = from_args(&args(&["-l", "nonsense"])).unwrap_err();
         assert!(e.contains("nonsense"), "{e}");
         assert!(from_args(&args(&["stray"])).is_err());
+    }
+
+    #[test]
+    fn toml_errors_are_one_line_with_line_and_column() {
+        assert_eq!(from_toml("listen = [").unwrap_err(), "line 1, column 11: invalid array: expected `]`");
+        assert_eq!(
+            from_toml("max_line = 1\n\n  max_line = 2\n").unwrap_err(),
+            "line 3, column 3: duplicate key `max_line` in document root"
+        );
+        assert_eq!(from_toml("db = \"é\"\nmax_lines = 5").unwrap_err().lines().count(), 1);
+        assert!(from_toml("# é\nmax_line = \"big\"").unwrap_err().starts_with("line 2, column 12: invalid type"));
+    }
+
+    #[test]
+    fn a_start_error_is_always_one_line() {
+        assert_eq!(one_line("cannot read config file a\nb\r: gone"), "cannot read config file a\\nb\\r: gone");
+        assert_eq!(one_line("plain – ü"), "plain – ü");
+    }
+
+    #[test]
+    fn an_argument_that_is_not_utf8_is_refused_by_name() {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = OsStr::from_bytes(b"x\xff.db");
+        let e = from_args(&[OsStr::new("-d"), bad]).unwrap_err();
+        assert!(e.contains("x\\xFF.db") && e.contains("UTF-8"), "{e}");
     }
 
     #[test]

@@ -219,7 +219,10 @@ fn feed(d: &mut Delivery, state: &mut State, store: &mut Store, key: usize) -> b
 }
 
 /// history_on_join: the user's last `n` visible messages as HISTORY lines,
-/// after the stored ones.
+/// after the stored ones, and no `OK HISTORY`: an OK or ERR answers a
+/// command the client sent, one per command (protocol section 4), and this
+/// replay answers none, so a client pairing commands with their final
+/// replies is not thrown off.
 fn replay_history(d: &mut Delivery, state: &mut State, store: &Store, key: usize) {
     let n = std::mem::take(&mut d.history);
     match store.history(Some(&d.name), n) {
@@ -228,7 +231,6 @@ fn replay_history(d: &mut Delivery, state: &mut State, store: &Store, key: usize
             for m in &messages {
                 state.send(key, &reply::history(m, clock));
             }
-            state.send(key, &reply::ok("HISTORY", &messages.len().to_string()));
         }
         Err(e) => log::warn!("reading {}'s history for history_on_join failed: {}", d.name, e.0),
     }

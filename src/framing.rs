@@ -7,6 +7,10 @@
 //! - telnet IAC sequences are removed *before* lines are split, so an LF inside
 //!   a subnegotiation never ends a line; a DO is answered with WONT and a WILL
 //!   with DONT, once per option;
+//! - terminal escape sequences (arrow keys, colours pasted with text, window
+//!   titles: CSI, SS3, OSC and their kin) are removed whole, not just their
+//!   ESC byte, even when split across reads; they are bounded in length and
+//!   never run past the end of a line;
 //! - backspace (0x08) and DEL (0x7F) erase the character before them;
 //! - a line longer than `max_line` bytes is discarded up to its terminator
 //!   without being buffered, and reported once as [`Frame::TooLong`];
@@ -28,6 +32,20 @@ const SE: u8 = 240;
 
 const BACKSPACE: u8 = 0x08;
 const DEL: u8 = 0x7f;
+const BEL: u8 = 0x07;
+const ESC: u8 = 0x1b;
+
+/// Longest control sequence (CSI, SS3, `ESC ( B`) in bytes after its
+/// introducer. The longest real one, a colour given as two RGB triples
+/// (`ESC [38;2;255;255;255;48;2;255;255;255m`), has 35; past this the
+/// sequence is taken to be over and what follows is text again, so a stray
+/// `ESC [` cannot hide the rest of a line.
+const MAX_CONTROL_SEQUENCE: u16 = 64;
+
+/// Longest string sequence (OSC, DCS, ...) in bytes: room for a window
+/// title or a hyperlink's address (`ESC ]8;;<url> ESC \`), and the same
+/// bound as the default line.
+const MAX_STRING_SEQUENCE: u16 = 1024;
 
 /// One unit of client input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +72,41 @@ enum Telnet {
     SubIac,
 }
 
+/// Where the decoder is inside a terminal escape sequence (ECMA-48). What
+/// a person's terminal sends for a key (`ESC [ A` for the up arrow) or
+/// pastes with coloured text (`ESC [31m`) means nothing in a chat line, and
+/// removing only the ESC left `[A` behind; so the whole sequence goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    /// Ordinary data.
+    None,
+    /// Just saw ESC; it is not in the line (yet): the next byte decides.
+    Esc,
+    /// `ESC [` (CSI) or `ESC O` (SS3): parameter and intermediate bytes
+    /// (0x20-0x3F) up to a final byte (0x40-0x7E); the count so far.
+    Control(u16),
+    /// `ESC` and intermediate bytes (0x20-0x2F) up to a final byte
+    /// (0x30-0x7E), as in `ESC ( B` (which `tput sgr0` prints).
+    Designate(u16),
+    /// `ESC ]` (OSC), `ESC P` (DCS), `ESC X`, `ESC ^`, `ESC _`: text up to
+    /// BEL or ST (`ESC \`); the count so far.
+    Text(u16),
+    /// ESC inside such a text: `\` ends it, anything else starts anew.
+    TextEsc,
+}
+
+/// What a byte was to the escape-sequence reader.
+enum Seq {
+    /// Part of a sequence: dropped.
+    Taken,
+    /// Not part of one: the byte is ordinary data.
+    Data,
+    /// Follows an ESC that starts no sequence: that ESC is ordinary data
+    /// (a control character, removed from text later; it makes a name
+    /// invalid), and so is this byte.
+    DataAfterEsc,
+}
+
 /// Turns a client's byte stream into [`Frame`]s.
 #[derive(Debug)]
 pub struct Decoder {
@@ -65,6 +118,8 @@ pub struct Decoder {
     /// The previous byte was CR: a following LF or NUL belongs to it.
     after_cr: bool,
     telnet: Telnet,
+    /// Inside a terminal escape sequence (kept across reads).
+    escape: Escape,
     /// Options already answered (DO -> WONT in `refused_do`, WILL -> DONT in
     /// `refused_will`), one bit per option, so each is answered only once.
     refused_do: [u64; 4],
@@ -82,6 +137,7 @@ impl Decoder {
             discarding: false,
             after_cr: false,
             telnet: Telnet::Data,
+            escape: Escape::None,
             refused_do: [0; 4],
             refused_will: [0; 4],
             replies: Vec::new(),
@@ -107,6 +163,7 @@ impl Decoder {
     pub fn finish(&mut self) -> Option<Frame> {
         self.after_cr = false;
         self.telnet = Telnet::Data;
+        self.escape = Escape::None; // an unfinished sequence is dropped
         if self.discarding {
             self.discarding = false;
             return None;
@@ -195,26 +252,97 @@ impl Decoder {
         let after_cr = std::mem::replace(&mut self.after_cr, false);
         match b {
             b'\n' | 0 if after_cr => None, // second half of CRLF / CR NUL
-            b'\r' => {
-                self.after_cr = true;
+            b'\r' | b'\n' => {
+                // A sequence never eats a line end: an unfinished one (or a
+                // lone ESC) ends with its line and is dropped.
+                self.escape = Escape::None;
+                self.after_cr = b == b'\r';
                 self.terminate()
             }
-            b'\n' => self.terminate(),
+            _ => match self.escape_byte(b) {
+                Seq::Taken => None,
+                Seq::Data => self.plain(b),
+                Seq::DataAfterEsc => {
+                    // At most one of the two makes a frame: if the ESC fills
+                    // the line (TooLong), `b` (no line end) is discarded.
+                    let esc = self.push(ESC);
+                    let this = self.plain(b);
+                    esc.or(this)
+                }
+            },
+        }
+    }
+
+    /// Feeds a byte (not a line end) to the escape-sequence reader.
+    fn escape_byte(&mut self, b: u8) -> Seq {
+        let (next, seq) = match self.escape {
+            Escape::None => (Escape::None, Seq::Data),
+            Escape::Esc => match b {
+                b'[' | b'O' => (Escape::Control(0), Seq::Taken),
+                b']' | b'P' | b'X' | b'^' | b'_' => (Escape::Text(0), Seq::Taken),
+                // Not 0x20: Esc then a space is more likely a person's typo.
+                0x21..=0x2f => (Escape::Designate(0), Seq::Taken),
+                _ => (Escape::None, Seq::DataAfterEsc),
+            },
+            Escape::Control(n) => match b {
+                0x40..=0x7e => (Escape::None, Seq::Taken),
+                0x20..=0x3f if n < MAX_CONTROL_SEQUENCE => (Escape::Control(n + 1), Seq::Taken),
+                // Not part of a control sequence, or too long for one: the
+                // sequence is over and this byte is data again.
+                _ => (Escape::None, Seq::Data),
+            },
+            Escape::Designate(n) => match b {
+                0x30..=0x7e => (Escape::None, Seq::Taken),
+                0x20..=0x2f if n < MAX_CONTROL_SEQUENCE => (Escape::Designate(n + 1), Seq::Taken),
+                _ => (Escape::None, Seq::Data),
+            },
+            Escape::Text(n) => match b {
+                BEL => (Escape::None, Seq::Taken),
+                ESC => (Escape::TextEsc, Seq::Taken),
+                // Printable ASCII and UTF-8 (a title may have any letter).
+                0x20..=0x7e | 0x80..=0xff if n < MAX_STRING_SEQUENCE => (Escape::Text(n + 1), Seq::Taken),
+                _ => (Escape::None, Seq::Data),
+            },
+            Escape::TextEsc if b == b'\\' => (Escape::None, Seq::Taken),
+            Escape::TextEsc => {
+                // The text ended without ST; this ESC may start a sequence.
+                self.escape = Escape::Esc;
+                return self.escape_byte(b);
+            }
+        };
+        self.escape = next;
+        seq
+    }
+
+    /// An ordinary data byte (no line end, no part of a sequence).
+    fn plain(&mut self, b: u8) -> Option<Frame> {
+        match b {
+            // Held back until the next byte says whether a sequence starts.
+            ESC => {
+                self.escape = Escape::Esc;
+                None
+            }
             _ if self.discarding => None,
             BACKSPACE | DEL => {
                 self.erase_char();
                 None
             }
-            _ => {
-                if self.line.len() >= self.max_line {
-                    self.discarding = true;
-                    self.line = Vec::new(); // give the memory back now
-                    return Some(Frame::TooLong);
-                }
-                self.line.push(b);
-                None
-            }
+            _ => self.push(b),
         }
+    }
+
+    /// Adds a byte to the line, or starts discarding it at `max_line`.
+    fn push(&mut self, b: u8) -> Option<Frame> {
+        if self.discarding {
+            return None;
+        }
+        if self.line.len() >= self.max_line {
+            self.discarding = true;
+            self.line = Vec::new(); // give the memory back now
+            return Some(Frame::TooLong);
+        }
+        self.line.push(b);
+        None
     }
 
     fn terminate(&mut self) -> Option<Frame> {
@@ -365,6 +493,88 @@ mod tests {
     #[test]
     fn iac_iac_is_a_data_byte() {
         assert_eq!(lines(&[b'A', b'L', b'L', b' ', b'x', IAC, IAC, b'\n']), vec![line("ALL x\u{fffd}")]);
+    }
+
+    #[test]
+    fn arrow_keys_and_colours_are_removed_whole() {
+        assert_eq!(lines(b"\x1b[A\n"), vec![], "a line of only an arrow key is blank");
+        assert_eq!(lines(b"WHO\x1b[D\x1b[C\x1bOA\n"), vec![line("WHO")]);
+        assert_eq!(
+            lines(b"ALL \x1b[31mred\x1b[0m and \x1b[38;2;255;0;0;48;2;0;0;255mrgb\n"),
+            vec![line("ALL red and rgb")]
+        );
+        // tput sgr0 prints ESC ( B ESC [ m; bracketed paste wraps a paste.
+        assert_eq!(lines(b"ALL \x1b(B\x1b[mplain \x1b[200~pasted\x1b[201~\n"), vec![line("ALL plain pasted")]);
+        assert_eq!(lines(b"ALL \x1b[?25l\x1b[<0;12;5Mmouse\n"), vec![line("ALL mouse")]);
+    }
+
+    #[test]
+    fn titles_and_links_end_at_bel_or_st() {
+        let input = b"ALL \x1b]0;title\x07a \x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\ \x1bPq#0\x1b\\b\n";
+        assert_eq!(lines(input), vec![line("ALL a link b")]);
+        // An ESC in a title that is not ST ends the title and starts anew.
+        assert_eq!(lines(b"ALL \x1b]0;t\x1b[1mbold\n"), vec![line("ALL bold")]);
+    }
+
+    #[test]
+    fn a_sequence_split_across_reads_is_removed_whole() {
+        let input = b"ALL \x1b[38;5;196mred\x1b]0;ti\xc3\xa9tle\x1b\\!\n";
+        for cut in 1..input.len() {
+            let mut d = Decoder::new(1024);
+            let (used, frame) = d.decode(&input[..cut]);
+            assert_eq!((used, frame), (cut, None), "cut at {cut}");
+            assert_eq!(d.decode(&input[cut..]), (input.len() - cut, Some(line("ALL red!"))), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_sequence_never_eats_a_line_end() {
+        assert_eq!(lines(b"ALL a\x1b[12\nWHO\n"), vec![line("ALL a"), line("WHO")]);
+        assert_eq!(lines(b"ALL a\x1b]0;no end\r\0WHO\r\n"), vec![line("ALL a"), line("WHO")]);
+        assert_eq!(lines(b"ALL a\x1b\rWHO\x1b"), vec![line("ALL a")]);
+        let mut d = Decoder::new(1024);
+        assert_eq!(d.decode(b"WHO\x1b["), (5, None));
+        assert_eq!(d.finish(), Some(line("WHO")), "the end of the stream drops it too");
+    }
+
+    #[test]
+    fn an_unterminated_sequence_is_bounded() {
+        // A control sequence that never ends is over after 64 bytes.
+        let mut input = b"ALL \x1b[".to_vec();
+        input.extend_from_slice(&[b'1'; 70]);
+        input.extend_from_slice(b"x\n");
+        assert_eq!(lines(&input), vec![line("ALL 111111x")]);
+        // A title that never ends: the rest is data again, and too long.
+        let mut input = b"ALL \x1b]0;".to_vec();
+        input.extend_from_slice(&[b't'; 3000]);
+        input.extend_from_slice(b"\nWHO\n");
+        assert_eq!(lines(&input), vec![Frame::TooLong, line("WHO")]);
+    }
+
+    #[test]
+    fn an_esc_that_starts_no_sequence_stays_a_control_character() {
+        // The text filter removes it later; in a name it makes the name invalid.
+        assert_eq!(lines(b"JOIN a\x1bb\n"), vec![line("JOIN a\x1bb")]);
+        assert_eq!(lines(b"ALL x\x1b\x1b[Ay\n"), vec![line("ALL x\x1by")]);
+        assert_eq!(lines(b"ALL x\x1b y\n"), vec![line("ALL x\x1b y")]);
+        // Backspace after it erases it, as it would any character.
+        assert_eq!(lines(b"WHO\x1b\x7f\n"), vec![line("WHO")]);
+    }
+
+    #[test]
+    fn telnet_commands_inside_a_sequence_do_not_break_it() {
+        assert_eq!(lines(&[b'W', b'H', b'O', ESC, IAC, 241, b'[', IAC, DO, 1, b'A', b'\n']), vec![line("WHO")]);
+    }
+
+    #[test]
+    fn sequences_do_not_count_against_max_line() {
+        let mut input = vec![b'y'; 10];
+        input.extend_from_slice(b"\x1b[31m\x1b[A\x1b]0;t\x07\n");
+        assert_eq!(decode_all(10, &input).0, vec![line("yyyyyyyyyy")]);
+        // A lone ESC is a character: the 11th byte.
+        input.truncate(10);
+        input.extend_from_slice(b"\x1bz\n");
+        assert_eq!(decode_all(10, &input).0, vec![Frame::TooLong]);
     }
 
     #[test]

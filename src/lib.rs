@@ -6,14 +6,15 @@
 //!
 //! - [`server`]: the mio event loop: accept, read, run pass, flush pass, close pass
 //! - [`conn`]: one connection: socket, input and output buffers, session
-//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, max line, UTF-8); pure
+//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
 //!   admin), each command a function
 //! - [`state`]: who is online and delivery to outbound buffers
 //! - [`delivery`]: stored messages fed to a joined user as their peer
 //!   acknowledges them
-//! - [`store`]: the SQLite file: users, message log, offline queue (the only SQL)
+//! - [`store`]: the SQLite file: users, message log (and live messages kept
+//!   while it fails), offline queue (the only SQL)
 //! - [`reply`]: every server line's format
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!

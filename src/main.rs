@@ -8,7 +8,8 @@ use chatd::server::Server;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // args_os: std::env::args panics on an argument that is not UTF-8.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let config = match config::from_args(&args) {
         Ok(Action::Run(c)) => c,
         Ok(Action::Help(text)) => {
@@ -37,6 +38,6 @@ fn main() -> ExitCode {
 
 /// One clear line on stderr, exit status 2.
 fn fail(message: &str) -> ExitCode {
-    eprintln!("chatd: {message}");
+    eprintln!("chatd: {}", config::one_line(message));
     ExitCode::from(2)
 }

@@ -298,6 +298,8 @@ pub struct Store {
     failed: Option<StoreError>,
     /// The database file, for its size in STATS.
     path: std::path::PathBuf,
+    /// Live messages whose log write has not reached the disk yet.
+    unlogged: Unlogged,
     /// Since start: messages logged and transactions committed.
     pub messages_logged: u64,
     pub commits: u64,
@@ -451,6 +453,7 @@ impl Store {
             in_tx: false,
             failed: None,
             path: path.to_path_buf(),
+            unlogged: Unlogged::default(),
             messages_logged: 0,
             commits: 0,
             checkpointer: None,
@@ -534,7 +537,10 @@ impl Store {
 
     /// Changes held in memory and not yet on disk.
     fn has_unsaved(&self) -> bool {
-        !(self.dirty_users.is_empty() && self.dirty_clocks.is_empty() && self.delivered.is_empty())
+        !(self.dirty_users.is_empty()
+            && self.dirty_clocks.is_empty()
+            && self.delivered.is_empty()
+            && self.unlogged.kept.is_empty())
     }
 
     /// True when this pass has writes waiting for [`Store::commit`].
@@ -553,6 +559,7 @@ impl Store {
         let saving = self.has_pending_writes();
         if saving {
             self.save_dirty();
+            let _ = self.write_unlogged(); // a failure is in self.failed
         }
         let result = match self.failed.take() {
             Some(e) => Err(e),
@@ -581,12 +588,14 @@ impl Store {
                 self.dirty_clocks.clear();
                 self.delivered.clear();
                 self.password_undo.clear();
+                self.unlogged.committed();
             }
             Ok(()) => {} // backing off: nothing was written, the dirty rows wait
             Err(_) => {
                 for (folded, old) in self.password_undo.drain(..).rev() {
                     self.users[folded.0 as usize].password = old;
                 }
+                self.unlogged.rolled_back();
                 self.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
             }
         }
@@ -776,23 +785,75 @@ impl Store {
     // ---- the message log -----------------------------------------------------
 
     /// Logs a message; `participants` (sender and recipients of MSG/MCAST)
-    /// may see it in HISTORY. Returns its id.
+    /// may see it in HISTORY. Returns its id. For a message whose sender is
+    /// told it is stored: a failure is the caller's `ERR STORAGE`, and the
+    /// message is not kept (see [`Store::log_live_message`] for the others).
     pub fn log_message(&mut self, m: &Message, participants: &[String]) -> Result<i64> {
         self.messages_logged += 1;
         let counts = encode_clock(&self.users, &m.clock);
-        self.write("logging a message", |db| {
-            db.prepare_cached(
-                "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![m.ts, m.kind.as_str(), m.from, m.to, counts, m.text])?;
-            let id = db.last_insert_rowid();
-            let mut stmt =
-                db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
-            for p in participants {
-                stmt.execute(params![names::fold(p), id])?;
+        // Kept messages are older: they take their place in the log first.
+        self.write_unlogged()?;
+        let row = Row { ts: &m.ts, kind: m.kind, from: &m.from, to: &m.to, counts: &counts, text: &m.text };
+        self.write("logging a message", |db| insert_message(db, &row, participants))
+    }
+
+    /// Logs a message that was delivered live and promised nobody it is
+    /// stored (ALL; MSG and MCAST to online users only). If the log cannot
+    /// take it now (a locked database, a full disk), it is kept in memory,
+    /// up to `limit`, and written with the next commit that succeeds, in
+    /// order and with its own timestamp, so HISTORY has no hole once the
+    /// storage is back. Past the limit it is dropped and the server log
+    /// says how many were.
+    pub fn log_live_message(&mut self, m: &Message, participants: &[String], limit: UnloggedLimit) {
+        self.messages_logged += 1;
+        self.unlogged.limit = limit;
+        let kept = Kept {
+            ts: m.ts.clone(),
+            kind: m.kind,
+            from: m.from.clone(),
+            to: m.to.clone(),
+            counts: encode_clock(&self.users, &m.clock),
+            text: m.text.clone(),
+            participants: participants.to_vec(),
+        };
+        // Tried at once, as any message is, even while backing off after a
+        // failed commit: the storage may be back, and then this pass's
+        // commit saves it with everything else before anyone sees it.
+        let written = self.write_unlogged().is_ok()
+            && self.write("logging a message", |db| insert_message(db, &kept.row(), &kept.participants)).is_ok();
+        if written {
+            self.unlogged.in_tx.push(kept);
+        } else {
+            // This pass's transaction is lost (or there is none): the live
+            // messages already in it go back to the queue before this one.
+            self.unlogged.rolled_back();
+            self.unlogged.keep(kept);
+        }
+    }
+
+    /// Live messages waiting to be written to the log (STATS `unlogged=`).
+    pub fn unlogged(&self) -> usize {
+        self.unlogged.kept.len()
+    }
+
+    /// Writes the kept live messages not yet in this pass's transaction.
+    fn write_unlogged(&mut self) -> Result<()> {
+        let from = self.unlogged.kept_in_tx;
+        if from == self.unlogged.kept.len() {
+            return Ok(());
+        }
+        let kept = std::mem::take(&mut self.unlogged.kept);
+        let result = self.write("writing kept live messages", |db| {
+            for k in &kept[from..] {
+                insert_message(db, &k.row(), &k.participants)?;
             }
-            Ok(id)
-        })
+            Ok(())
+        });
+        self.unlogged.kept = kept;
+        if result.is_ok() {
+            self.unlogged.kept_in_tx = self.unlogged.kept.len();
+        }
+        result
     }
 
     /// Queues a logged message for an offline recipient.
@@ -884,6 +945,8 @@ impl Store {
     /// DELETE BACKUP: deletes the conversation log but every message still
     /// waiting for an offline recipient. Returns (removed, kept).
     pub fn delete_log(&mut self) -> Result<(usize, usize)> {
+        // Kept live messages are part of the log: deleted with it.
+        self.write_unlogged()?;
         let removed = self.write("deleting the log", |db| {
             db.execute("DELETE FROM participants WHERE message_id NOT IN (SELECT message_id FROM pending)", [])?;
             db.execute("DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM pending)", [])
@@ -906,6 +969,147 @@ impl Store {
 /// A clock as stored (see `encode_entries`).
 fn encode_clock(users: &[User], clock: &Clock) -> Vec<u8> {
     encode_entries(clock.entries().map(|(id, n)| (users[id.0 as usize].disk_id, n)))
+}
+
+/// One row of the message log, borrowed from where it is kept.
+struct Row<'a> {
+    ts: &'a str,
+    kind: Kind,
+    from: &'a str,
+    to: &'a str,
+    /// The clock as stored (see `encode_entries`).
+    counts: &'a [u8],
+    text: &'a str,
+}
+
+/// Inserts a message and who may see it; returns its id.
+fn insert_message(db: &Connection, m: &Row<'_>, participants: &[String]) -> rusqlite::Result<i64> {
+    db.prepare_cached(
+        "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.counts, m.text])?;
+    let id = db.last_insert_rowid();
+    let mut stmt = db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
+    for p in participants {
+        stmt.execute(params![names::fold(p), id])?;
+    }
+    Ok(id)
+}
+
+/// How many live messages, and how many bytes of them, may wait in memory
+/// for the log (settings `max_unlogged`, `max_unlogged_bytes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnloggedLimit {
+    pub messages: usize,
+    pub bytes: usize,
+}
+
+/// A live message waiting for the log, as it will be written.
+#[derive(Debug)]
+struct Kept {
+    ts: String,
+    kind: Kind,
+    from: String,
+    to: String,
+    counts: Vec<u8>,
+    text: String,
+    participants: Vec<String>,
+}
+
+impl Kept {
+    fn row(&self) -> Row<'_> {
+        Row { ts: &self.ts, kind: self.kind, from: &self.from, to: &self.to, counts: &self.counts, text: &self.text }
+    }
+
+    /// What it holds, for the byte limit (the payload, not the allocator's
+    /// overhead).
+    fn bytes(&self) -> usize {
+        let names: usize = self.participants.iter().map(String::len).sum();
+        self.ts.len() + self.from.len() + self.to.len() + self.counts.len() + self.text.len() + names
+    }
+}
+
+/// Live messages (delivered, promised nobody) whose log write has not
+/// reached the disk: while commits fail, live chat goes on, and these are
+/// written, oldest first and before anything newer, by the next commit
+/// that succeeds.
+#[derive(Debug, Default)]
+struct Unlogged {
+    /// Waiting, oldest first.
+    kept: Vec<Kept>,
+    /// Their `Kept::bytes`, summed.
+    bytes: usize,
+    /// How many of `kept` (from the front) are in this pass's transaction.
+    kept_in_tx: usize,
+    /// Live messages written in this pass's transaction: back to `kept`
+    /// if it does not commit.
+    in_tx: Vec<Kept>,
+    /// Dropped since the last time the kept ones were written, for being
+    /// past `limit`.
+    dropped: u64,
+    /// The config's, given with every live message (before it is needed).
+    limit: UnloggedLimit,
+}
+
+impl Unlogged {
+    /// Queues a message for the log, or drops it past the limit (the
+    /// server log says so once, and how many when writing works again).
+    fn keep(&mut self, k: Kept) {
+        let size = k.bytes();
+        if self.kept.len() < self.limit.messages && self.bytes + size <= self.limit.bytes {
+            self.bytes += size;
+            self.kept.push(k);
+            return;
+        }
+        if self.dropped == 0 {
+            log::warn!(
+                "store: {} live messages ({} bytes) wait for the log, the most max_unlogged and max_unlogged_bytes \
+                 allow; more are delivered but will be missing from the log",
+                self.kept.len(),
+                self.bytes
+            );
+        }
+        self.dropped += 1;
+    }
+
+    /// This pass's transaction was rolled back: its live messages are not
+    /// on disk, and none of the kept ones are.
+    fn rolled_back(&mut self) {
+        self.kept_in_tx = 0;
+        for k in std::mem::take(&mut self.in_tx) {
+            self.keep(k);
+        }
+    }
+
+    /// This pass's transaction committed.
+    fn committed(&mut self) {
+        self.in_tx.clear();
+        let written = std::mem::take(&mut self.kept_in_tx);
+        if written > 0 {
+            for k in self.kept.drain(..written) {
+                self.bytes -= k.bytes();
+            }
+            log::info!("store: {written} live messages kept while the store was failing are in the log now");
+        }
+        if self.dropped > 0 && self.kept.is_empty() {
+            log::warn!(
+                "store: {} live messages are missing from the log: they came while the store was failing, \
+                 past max_unlogged or max_unlogged_bytes",
+                self.dropped
+            );
+            self.dropped = 0;
+        }
+    }
+}
+
+impl Drop for Unlogged {
+    /// At exit with the store still failing: say what the log lacks.
+    fn drop(&mut self) {
+        let lost = self.kept.len() as u64 + self.dropped;
+        if lost > 0 {
+            log::error!("store: {lost} live messages were never written to the log (the store kept failing)");
+        }
+    }
 }
 
 /// A clock in the `name=n,...` form, entries in the order given.
@@ -1074,6 +1278,63 @@ mod tests {
         let s = Store::open(&p).unwrap();
         assert!(s.user("bob").is_some());
         assert!(s.history(None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn live_messages_of_a_failed_pass_are_written_first_by_the_next_commit() {
+        let p = temp_db("unlogged");
+        let mut s = Store::open(&p).unwrap();
+        let limit = UnloggedLimit { messages: 10, bytes: 1 << 20 };
+        let live = |text: &str, ts: &str| Message { ts: ts.into(), ..msg(Kind::All, "a", "*", text) };
+        s.log_live_message(&live("one", "t1"), &[], limit);
+        // A later write of the same pass fails: the pass is rolled back.
+        s.failed = Some(StoreError("simulated".into()));
+        s.log_live_message(&live("two", "t2"), &[], limit);
+        assert!(s.commit().is_err());
+        assert_eq!(s.unlogged(), 2);
+        assert!(s.history(None, 10).unwrap().is_empty());
+        // The next message goes in after them, each with its own time.
+        s.log_live_message(&live("three", "t3"), &[], limit);
+        s.commit().unwrap();
+        assert_eq!(s.unlogged(), 0);
+        let log: Vec<(String, String)> = s.history(None, 10).unwrap().into_iter().map(|m| (m.ts, m.text)).collect();
+        let want = [("t1", "one"), ("t2", "two"), ("t3", "three")].map(|(t, m)| (t.to_string(), m.to_string()));
+        assert_eq!(log, want);
+    }
+
+    #[test]
+    fn kept_live_messages_are_bounded_by_count_and_bytes() {
+        let p = temp_db("unlogged-bound");
+        let mut s = Store::open(&p).unwrap();
+        s.failed = Some(StoreError("simulated".into()));
+        let by_count = UnloggedLimit { messages: 2, bytes: 1 << 20 };
+        for text in ["a", "b", "c"] {
+            s.log_live_message(&msg(Kind::All, "x", "*", text), &[], by_count);
+        }
+        assert_eq!((s.unlogged(), s.unlogged.dropped), (2, 1));
+        let kept_bytes = s.unlogged.bytes;
+        let by_bytes = UnloggedLimit { messages: 100, bytes: kept_bytes + 10 };
+        s.log_live_message(&msg(Kind::All, "x", "*", &"long".repeat(10)), &[], by_bytes);
+        assert_eq!((s.unlogged(), s.unlogged.dropped), (2, 2));
+        assert!(s.commit().is_err());
+        // Written by the retry; the count of dropped ones is reported and reset.
+        s.retry_at = Some(std::time::Instant::now());
+        s.commit().unwrap();
+        let texts: Vec<String> = s.history(None, 10).unwrap().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, ["a", "b"]);
+        assert_eq!((s.unlogged(), s.unlogged.bytes, s.unlogged.dropped), (0, 0, 0));
+    }
+
+    #[test]
+    fn delete_log_takes_the_kept_live_messages_too() {
+        let p = temp_db("unlogged-delete");
+        let mut s = Store::open(&p).unwrap();
+        s.failed = Some(StoreError("simulated".into()));
+        s.log_live_message(&msg(Kind::All, "x", "*", "kept"), &[], UnloggedLimit { messages: 5, bytes: 1 << 20 });
+        assert!(s.commit().is_err());
+        assert_eq!(s.delete_log().unwrap(), (1, 0));
+        s.commit().unwrap();
+        assert_eq!((s.unlogged(), s.history(None, 10).unwrap().len()), (0, 0));
     }
 
     #[test]

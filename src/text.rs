@@ -1,7 +1,8 @@
 //! Text safety (protocol section 5): what may reach another user's terminal.
 //!
 //! Message text and LEAVE reasons pass through [`sanitize`] in the handlers,
-//! before anything is stored or delivered.
+//! before anything is stored or delivered. (Whole terminal escape sequences
+//! in client input are already gone: `framing.rs` removes them.)
 
 /// Removes control characters (C0 except TAB, DEL, C1) and the bidirectional
 /// override and isolate marks, so no client can send terminal escape
@@ -30,6 +31,8 @@ pub fn sanitize_nonblank(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Only the control bytes: client input has whole sequences removed
+    /// earlier, by framing; this is the net for whatever else gets here.
     #[test]
     fn escape_sequences_lose_their_control_bytes() {
         assert_eq!(sanitize("hi \u{1b}[31mred\u{1b}[0m"), "hi [31mred[0m");

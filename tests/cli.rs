@@ -89,7 +89,9 @@ fn a_config_with_an_unknown_key_is_one_line_and_status_2() {
 fn a_config_with_a_bad_value_is_one_line_and_status_2() {
     let dir = TempDir::new();
     for (i, text) in
-        ["max_line = \"big\"\n", "max_line = -1\n", "max_line = 0\n", "this is not toml\n"].iter().enumerate()
+        ["max_line = \"big\"\n", "max_line = -1\n", "max_line = 0\n", "this is not toml\n", "[t\n", "a = 1\na = 2\n"]
+            .iter()
+            .enumerate()
     {
         let path = dir.path(&format!("bad{i}.toml"));
         std::fs::write(&path, text).expect("write");
@@ -98,6 +100,53 @@ fn a_config_with_a_bad_value_is_one_line_and_status_2() {
         assert_eq!(status, Some(2), "{text:?}: {out} {err}");
         assert_eq!(err.lines().count(), 1, "{text:?}: {err:?}");
     }
+}
+
+/// Issue 13: toml's message for a syntax error runs over two lines
+/// (`invalid array` / ``expected `]` ``); chatd folds it into one, and says
+/// where in the file.
+#[test]
+fn a_config_with_a_syntax_error_is_one_line_with_line_and_column() {
+    let dir = TempDir::new();
+    let path = dir.path("chatd.toml");
+    // The `]` is missing at the end of the file: line 3, column 1.
+    std::fs::write(&path, "# chatd\nlisten = [\n").expect("write");
+    let path = path.display().to_string();
+    let (_, _, err) = chatd(&dir, &["-c", &path]);
+    assert_eq!(err, format!("chatd: invalid config file {path}: line 3, column 1: invalid array: expected `]`\n"));
+    let escape = dir.path("escape.toml");
+    std::fs::write(&escape, "db = \"\\q\"\n").expect("write");
+    let escape = escape.display().to_string();
+    assert_fails(&dir, &["-c", &escape], &["escape.toml: line 1, column 9: invalid escape sequence: expected `b`"]);
+}
+
+/// A newline in a path given on the command line cannot split the line:
+/// it is written as `\n`.
+#[test]
+fn a_path_with_a_newline_is_still_one_line() {
+    let dir = TempDir::new();
+    let path = dir.path("two\nlines.toml").display().to_string();
+    assert_fails(&dir, &["-l", "127.0.0.1:0", "-c", &path], &["two\\nlines.toml"]);
+    assert_fails(&dir, &["-l", "bad\naddress"], &["bad\\naddress"]);
+}
+
+/// An argument that is not UTF-8 is a bad flag like any other (Rust's
+/// `std::env::args` would panic on it: several lines and status 101).
+#[test]
+fn an_argument_that_is_not_utf8_is_one_line_and_status_2() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new();
+    let out = std::process::Command::new(bin())
+        .args(["-l", "127.0.0.1:0", "-d"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9.db"))
+        .current_dir(&dir.0)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run chatd");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err, "chatd: argument \"caf\\xE9.db\" is not valid UTF-8 (try chatd -h)\n");
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

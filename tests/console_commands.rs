@@ -137,12 +137,17 @@ fn stats(via: Via) {
     let f: Vec<&str> = reply[0].split(' ').collect();
     assert_eq!(f[..2], ["OK", "STATS"], "{reply:?}");
     let keys: Vec<&str> = f[2..].iter().map(|kv| kv.split('=').next().unwrap_or("")).collect();
-    assert_eq!(keys, ["uptime", "connections", "joined", "messages", "commits", "store_bytes"], "{reply:?}");
+    assert_eq!(
+        keys,
+        ["uptime", "connections", "joined", "messages", "commits", "unlogged", "store_bytes"],
+        "{reply:?}"
+    );
     let value = |key: &str| f.iter().find_map(|kv| kv.strip_prefix(&format!("{key}="))).expect(key);
     let uptime = value("uptime").strip_suffix('s').expect("uptime in seconds");
     assert!(uptime.parse::<u64>().expect("uptime") < 60, "{reply:?}");
     assert_eq!((value("connections"), value("joined"), value("messages")), ("2", "1", "1"), "{reply:?}");
     assert!(value("commits").parse::<u64>().expect("commits") >= 1, "{reply:?}");
+    assert_eq!(value("unlogged"), "0", "{reply:?}");
     let size = std::fs::metadata(s.db_path()).expect("db").len();
     assert!(value("store_bytes").parse::<u64>().expect("store_bytes") >= size, "{reply:?}");
     assert_eq!(s.console("STATS please"), ["ERR SYNTAX usage: STATS"]);

@@ -164,3 +164,29 @@ fn empty_items_in_the_list_are_skipped() {
     assert_eq!(bob.event(), "MCAST <ts> alice bob,carol hey");
     assert_eq!(carol.event(), "MCAST <ts> alice bob,carol hey");
 }
+
+/// Issue 13: `MCAST alice, bob, hi there` reads `hi` as a third name (the
+/// contract allows spaces after commas). That stays an error, but one that
+/// says how MCAST read the line, when the unknown name is the list's last
+/// word and only a comma before it made it a name.
+#[test]
+fn an_unknown_last_name_after_a_comma_and_space_says_how_the_list_was_read() {
+    let s = Server::start();
+    let (mut alice, mut bob, mut carol, _dave) = four(&s);
+    const HINT: &str = "(MCAST reads names up to the first word without a comma after it)";
+    assert_eq!(alice.ask("MCAST bob, carol, hi there"), format!("ERR NO_SUCH_USER hi {HINT}"));
+    assert_eq!(alice.ask("MCAST bob, hi there"), format!("ERR NO_SUCH_USER hi {HINT}"));
+    assert_eq!(alice.ask("MCAST bob, carol,zed hi"), format!("ERR NO_SUCH_USER zed {HINT}"));
+    // A name the user plainly meant as one keeps the plain error: one with
+    // a comma after it, one with the comma next to it, one in a list
+    // without spaces.
+    assert_eq!(alice.ask("MCAST bob, zed, carol hi"), "ERR NO_SUCH_USER zed");
+    assert_eq!(alice.ask("MCAST bob ,zed hi"), "ERR NO_SUCH_USER zed");
+    assert_eq!(alice.ask("MCAST bob,zed hi"), "ERR NO_SUCH_USER zed");
+    // MSG's unknown-name error is as it was.
+    assert_eq!(alice.ask("MSG zed, hi"), "ERR NO_SUCH_USER zed");
+    // Nothing was sent to anyone; written without the stray comma it works.
+    assert_eq!(alice.ask("MCAST bob, carol hi there"), "OK MCAST delivered=bob,carol stored=-");
+    assert_eq!(bob.event(), "MCAST <ts> alice bob,carol hi there");
+    assert_eq!(carol.event(), "MCAST <ts> alice bob,carol hi there");
+}

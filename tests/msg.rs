@@ -96,3 +96,25 @@ fn many_messages_arrive_in_order() {
         assert_eq!(bob.event(), format!("MSG <ts> alice number {i}"));
     }
 }
+
+/// Issue 13: the chat habit `name: text` (or `name, text`). A name never
+/// holds `:` or `,`, so one of them after the name is dropped.
+#[test]
+fn a_name_followed_by_a_colon_or_comma_is_that_name() {
+    let s = Server::start();
+    let mut alice = s.join("alice");
+    let mut newbie = s.join_seen_by("newbie", &mut [&mut alice]);
+    assert_eq!(alice.ask("MSG newbie: hi"), "OK MSG newbie delivered");
+    assert_eq!(newbie.event(), "MSG <ts> alice hi");
+    assert_eq!(alice.ask("MSG NEWBIE, welcome: glad you came"), "OK MSG newbie delivered");
+    assert_eq!(newbie.event(), "MSG <ts> alice welcome: glad you came");
+    // Offline too: stored under the name, not under `newbie:`.
+    assert_eq!(newbie.ask("QUIT"), "OK LEAVE");
+    assert!(newbie.closed_within(WAIT));
+    alice.event_ts("LEFT", "newbie");
+    assert_eq!(alice.ask("MSG newbie: see you"), "OK MSG newbie stored");
+    // An unknown name is reported without the colon; only one is dropped.
+    assert_eq!(alice.ask("MSG nobody: hi"), "ERR NO_SUCH_USER nobody");
+    assert_eq!(alice.ask("MSG newbie:: hi"), "ERR NO_SUCH_USER newbie:");
+    assert_eq!(alice.ask("MSG newbie:hi"), "ERR SYNTAX usage: MSG <name> <text>");
+}

@@ -22,13 +22,18 @@ fn has_unsafe(s: &str) -> bool {
     })
 }
 
+/// Whole sequences are removed by framing (tests/escape_sequences.rs);
+/// what is left of a broken one loses its control bytes here.
 #[test]
-fn terminal_escape_sequences_lose_their_escape_bytes() {
+fn terminal_escape_sequences_are_removed() {
     let s = Server::start();
     let (mut alice, mut bob) = pair(&s);
     bob.send_raw(b"ALL \x1b[2J\x1b[31mred\x1b[0m \x1b]0;title\x07done\n");
     assert_eq!(bob.line(), "OK ALL delivered=1");
-    assert_eq!(alice.event(), "ALL <ts> bob [2J[31mred[0m ]0;titledone");
+    assert_eq!(alice.event(), "ALL <ts> bob red done");
+    bob.send_raw(b"ALL \x1b\x01x\x1b[31\x02y\n");
+    assert_eq!(bob.line(), "OK ALL delivered=1");
+    assert_eq!(alice.event(), "ALL <ts> bob xy");
 }
 
 #[test]
@@ -107,9 +112,9 @@ fn text_that_is_empty_after_cleaning_is_a_syntax_error_and_nothing_is_sent() {
 fn msg_and_mcast_text_are_cleaned_too() {
     let s = Server::start();
     let (mut alice, mut bob) = pair(&s);
-    bob.send_raw(b"MSG alice \x1b[5mblink\n");
+    bob.send_raw(b"MSG alice \x1b[5mblink\x1b\x07\n");
     assert_eq!(bob.line(), "OK MSG alice delivered");
-    assert_eq!(alice.event(), "MSG <ts> bob [5mblink");
+    assert_eq!(alice.event(), "MSG <ts> bob blink");
     bob.send_raw("MCAST alice \u{202e}olleh\n".as_bytes());
     assert_eq!(bob.line(), "OK MCAST delivered=alice stored=-");
     assert_eq!(alice.event(), "MCAST <ts> bob alice olleh");
@@ -121,7 +126,7 @@ fn leave_reasons_are_cleaned() {
     let (mut alice, mut bob) = pair(&s);
     bob.send_raw("QUIT \x1b[31mbye\u{202e}\u{9b} now\n".as_bytes());
     assert_eq!(bob.line(), "OK LEAVE");
-    assert_eq!(alice.event(), "LEFT <ts> bob [31mbye now");
+    assert_eq!(alice.event(), "LEFT <ts> bob bye now");
 }
 
 #[test]
@@ -137,15 +142,15 @@ fn a_reason_of_only_controls_becomes_no_reason() {
 fn what_the_server_echoes_back_is_cleaned_too() {
     let s = Server::start();
     let mut alice = s.join("alice");
-    alice.send_raw(b"MSG \x1b[2Jzed hi\n");
+    alice.send_raw(b"MSG \x1bzed hi\n");
     let e = alice.line();
-    assert_eq!(e, "ERR NO_SUCH_USER [2Jzed");
-    alice.send_raw(b"\x1b[2Jbogus\n");
+    assert_eq!(e, "ERR NO_SUCH_USER zed");
+    alice.send_raw(b"\x1b\x01bogus\n");
     let e = alice.line();
     assert_err(&e, "UNKNOWN_COMMAND");
     assert!(!has_unsafe(&e), "{e:?}");
-    alice.send_raw(b"PING \x1b[2Jx\n");
-    assert_eq!(alice.line(), "PONG [2Jx");
+    alice.send_raw(b"PING \x1b\x02x\n");
+    assert_eq!(alice.line(), "PONG x");
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn check_command(cmd: &Command, joined: bool, line: &str) {
             assert!(is_word(to), "{cmd:?}");
             check_text(text, cmd);
         }
-        Command::Mcast { to, text } => {
+        Command::Mcast { to, text, .. } => {
             assert!(!to.is_empty() && to.len() <= MAX_MCAST, "{cmd:?}");
             for (i, a) in to.iter().enumerate() {
                 assert!(is_word(a) && !a.contains(','), "{cmd:?}");

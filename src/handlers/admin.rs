@@ -85,12 +85,13 @@ pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
         }
         AdminCommand::Stats => {
             out.push(format!(
-                "OK STATS uptime={}s connections={} joined={} messages={} commits={} store_bytes={}",
+                "OK STATS uptime={}s connections={} joined={} messages={} commits={} unlogged={} store_bytes={}",
                 ctx.started.elapsed().as_secs(),
                 ctx.state.conns.len(),
                 ctx.state.joined_count(),
                 ctx.store.messages_logged,
                 ctx.store.commits,
+                ctx.store.unlogged(),
                 ctx.store.size_bytes()
             ));
             Outcome::Continue

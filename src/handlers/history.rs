@@ -5,14 +5,9 @@ use crate::reply::{self, Error};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
 /// then `OK HISTORY <count>`. `n` defaults to history_default and is capped
-/// at history_max.
+/// at history_max. (history_on_join's replay is in `delivery.rs`.)
 pub fn history(ctx: &mut Ctx, n: Option<usize>) -> Result<(), Error> {
     let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
-    replay(ctx, n)
-}
-
-/// The caller's last `n` visible messages (also used by history_on_join).
-pub(super) fn replay(ctx: &mut Ctx, n: usize) -> Result<(), Error> {
     let me = ctx.me();
     let messages = ctx.store.history(Some(&me), n).map_err(|e| storage("history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.clock_on);

@@ -8,7 +8,7 @@ use super::{clean_text, storage, Ctx};
 use crate::clock::{Clock, UserId};
 use crate::reply::{self, Code, Error};
 use crate::state::Outgoing;
-use crate::store::{Kind, Message, Store};
+use crate::store::{Kind, Message, Store, UnloggedLimit};
 
 fn no_such_user(name: &str) -> Error {
     let name: String = crate::text::sanitize(name).chars().take(32).collect();
@@ -50,10 +50,12 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
     let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
     // Who may see it in HISTORY: sender and recipients.
     let participants: Vec<String> = std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect();
-    let logged = ctx.store.log_message(m, &participants);
-    if !offline.is_empty() {
+    if offline.is_empty() {
+        // Live only, nothing promised: kept for the log if it fails now.
+        ctx.store.log_live_message(m, &participants, unlogged_limit(ctx));
+    } else {
         // Nothing is sent to anyone unless the offline copies are saved.
-        let id = logged.map_err(|e| storage("the message", e))?;
+        let id = ctx.store.log_message(m, &participants).map_err(|e| storage("the message", e))?;
         for r in &offline {
             ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
         }
@@ -66,6 +68,11 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
     }
     let delivered = online.iter().map(|r| r.name.clone()).collect();
     Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// How many live messages may wait in memory for a failing log.
+fn unlogged_limit(ctx: &Ctx) -> UnloggedLimit {
+    UnloggedLimit { messages: ctx.config.max_unlogged, bytes: ctx.config.max_unlogged_bytes }
 }
 
 /// Queues a message being sent now for these connections; its clock is
@@ -97,10 +104,23 @@ pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
 
 /// `MCAST <names> <text>` -> each recipient gets `MCAST <ts> <from>
 /// <recipients> <text>`; the sender `OK MCAST delivered=<..> stored=<..>`.
-/// Any unknown name fails the whole command before anything is sent.
-pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
+/// Any unknown name fails the whole command before anything is sent; when
+/// it came from `loose_tail` (`MCAST alice, bob, hi there` reads `hi` as a
+/// name), the error says how MCAST reads its line.
+pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str, loose_tail: Option<&str>) -> Result<(), Error> {
     let text = clean_text(text, "MCAST")?;
-    let recipients = to.iter().map(|n| resolve(ctx, n)).collect::<Result<Vec<_>, _>>()?;
+    let from_tail = |name: &str| loose_tail.is_some_and(|t| t.split(',').any(|n| n.eq_ignore_ascii_case(name)));
+    let recipients = to
+        .iter()
+        .map(|n| {
+            resolve(ctx, n).map_err(|mut e| {
+                if from_tail(n) {
+                    e.text.push_str(" (MCAST reads names up to the first word without a comma after it)");
+                }
+                e
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
     let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
@@ -118,13 +138,14 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str) -> Result<(), Error> {
 }
 
 /// `ALL <text>` -> every other joined user gets `ALL <ts> <from> <text>`;
-/// the sender `OK ALL delivered=<count>`. Not queued for offline users; a
-/// log failure is logged and live delivery goes on (nothing is promised).
+/// the sender `OK ALL delivered=<count>`. Not queued for offline users; if
+/// the log cannot take it now, live delivery goes on and the store keeps it
+/// for the next commit that works (nothing is promised).
 pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
     let text = clean_text(text, "ALL")?;
     let m = compose(ctx, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
-    let _ = ctx.store.log_message(&m, &[]);
+    ctx.store.log_live_message(&m, &[], unlogged_limit(ctx));
     let receivers = ctx.state.joined_keys(Some(ctx.key));
     deliver(ctx, &m, receivers.iter().copied());
     // Every joined user but the sender got it: the clock rules for all.

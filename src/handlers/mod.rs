@@ -98,7 +98,7 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
         Command::Help { topic } => session::help(ctx, topic.as_deref()),
         Command::Ping { token } => session::ping(ctx, token.as_deref()),
         Command::Msg { to, text } => messaging::msg(ctx, &to, &text),
-        Command::Mcast { to, text } => messaging::mcast(ctx, &to, &text),
+        Command::Mcast { to, text, loose_tail } => messaging::mcast(ctx, &to, &text, loose_tail.as_deref()),
         Command::All { text } => messaging::all(ctx, &text),
         Command::History { n } => history::history(ctx, n),
         Command::Clock { on } => history::clock(ctx, on),

@@ -388,8 +388,8 @@ impl Client {
         self.history_reply()
     }
 
-    /// Reads HISTORY lines up to `OK HISTORY <count>` (also used after JOIN
-    /// with history_on_join).
+    /// Reads HISTORY lines up to `OK HISTORY <count>`. (Not after JOIN: the
+    /// history_on_join replay has no `OK HISTORY`; read it with `sync`.)
     pub fn history_reply(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         loop {
