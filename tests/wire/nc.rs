@@ -5,7 +5,6 @@
 use crate::common::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const NC: &str = "/usr/bin/nc";
 
@@ -81,14 +80,10 @@ fn an_nc_user_receives_messages_while_connected() {
     drop(stdin);
     assert_eq!(bob.event(), "LEFT <ts> ncuser");
     // The server closed the connection, so nc ends by itself.
-    let deadline = Instant::now() + WAIT;
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nc did not end after QUIT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if poll_until(WAIT, || child.try_wait().expect("wait")).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("nc did not end after QUIT");
     }
     let out = child.wait_with_output().expect("nc output");
     let lines: Vec<String> = crlf_lines(&out.stdout).iter().map(|l| mask_ts(l)).collect();

@@ -2,12 +2,11 @@
 //! through python3's sqlite3 module, another process holding its write
 //! lock; and the store tests' starting point (a known user who is offline).
 
-use super::{Client, Server, WAIT};
+use super::{wait_until, Client, Server, WAIT};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 /// Runs a Python snippet with `db` bound to an sqlite3 connection to `path`
 /// and returns what it prints (trimmed). For looking inside the database
@@ -68,14 +67,7 @@ impl DbLock {
     /// Releases the lock and waits for the process to end.
     pub fn release(mut self) {
         drop(self.child.stdin.take()); // EOF: the script rolls back and exits
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the lock holder did not exit");
+        wait_until(WAIT, "the lock holder to exit", || self.child.try_wait().ok().flatten());
     }
 }
 

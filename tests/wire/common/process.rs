@@ -1,12 +1,35 @@
-//! Programs other than a serving chatd: any program run to completion on
-//! given input (nc, or chatd with flags that make it exit), chatd expected
-//! to refuse to start, and reading a pipe line by line.
+//! Processes: waiting for something to happen (`wait_until`, the one
+//! polling loop), running a program to completion on given input (nc, or
+//! chatd with flags that make it exit), chatd expected to refuse to start,
+//! and reading a pipe line by line.
 
 use super::{bin, TempDir, WAIT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// Calls `ready` every 20 ms until it returns `Some`, for at most `within`;
+/// returns that value, or `None` once `within` has passed. For a wait whose
+/// end the caller handles (kill what it started, report what it has).
+pub fn poll_until<T>(within: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = ready() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// [`poll_until`] for what must happen: panics, saying it waited `within`
+/// for `what`, if `ready` has not returned `Some` by then.
+pub fn wait_until<T>(within: Duration, what: &str, ready: impl FnMut() -> Option<T>) -> T {
+    poll_until(within, ready).unwrap_or_else(|| panic!("waited {within:?} for {what}"))
+}
 
 /// Runs a program to completion with `stdin` as its input, killing it after
 /// WAIT. Returns (exit status, stdout, stderr); status is None if killed.
@@ -36,16 +59,12 @@ pub fn run_program(program: &str, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
         let _ = err.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        match child.try_wait().expect("wait") {
-            Some(st) => break st.code(),
-            None if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
+    let status = match poll_until(WAIT, || child.try_wait().expect("wait")) {
+        Some(status) => status.code(),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
         }
     };
     let _ = writer.join();
@@ -64,18 +83,11 @@ pub fn run_to_exit(dir: &TempDir, args: &[&str]) -> (Option<i32>, Vec<String>) {
     }
     cmd.args(args);
     let mut child = cmd.spawn().expect("start chatd");
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chatd") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chatd kept running; expected it to refuse to start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = poll_until(WAIT, || child.try_wait().expect("wait for chatd")).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("chatd kept running; expected it to refuse to start");
+    });
     let mut stderr = String::new();
     child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
     (status.code(), stderr.lines().map(str::to_string).collect())

@@ -2,7 +2,7 @@
 //! directory with its stderr (the log) read by the harness; joining users,
 //! reading the log, signals, stopping and restarting on the same files.
 
-use super::{lines_of, Client, TempDir, WAIT};
+use super::{lines_of, wait_until, Client, TempDir, WAIT};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -219,31 +219,18 @@ impl Server {
 
     /// Waits (at most `within`) for the process to end; panics if it does not.
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "chatd still running after {within:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(within, "chatd to exit", || self.child.try_wait().expect("try_wait"))
     }
 
-    /// Stops the server and hands back its directory for a restart: SIGTERM
-    /// first (the graceful way), SIGKILL if it is still running after WAIT.
+    /// Stops the server the graceful way (SIGTERM) and hands back its
+    /// directory for a restart; panics if it has not exited within WAIT.
     pub fn stop(mut self) -> TempDir {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.send_signal(libc::SIGTERM);
+        self.wait_exit(WAIT);
         self.kill()
     }
 
-    /// Stops the server (SIGKILL) and hands back its directory.
+    /// Stops the server (SIGKILL) at once and hands back its directory.
     pub fn kill(mut self) -> TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
