@@ -41,16 +41,6 @@ pub fn mask_ts(line: &str) -> String {
     }
 }
 
-/// Replaces the `<ts>` field (the second word) of an event line with
-/// `<ts>`, after checking it is RFC 3339 UTC.
-pub fn blank_ts(line: &str) -> String {
-    let mut f: Vec<&str> = line.splitn(3, ' ').collect();
-    assert!(f.len() >= 2, "no <ts> field in {line:?}");
-    assert_ts(f[1]);
-    f[1] = "<ts>";
-    f.join(" ")
-}
-
 /// Asserts an error reply: `ERR <code> <free text>` with some free text.
 pub fn assert_err(line: &str, code: &str) {
     let prefix = format!("ERR {code} ");
