@@ -18,11 +18,6 @@ pub fn python_sql(path: &Path, code: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Whether a path exists (for db files).
-pub fn exists(p: &Path) -> bool {
-    p.exists()
-}
-
 /// Another process holding the database's write lock (`BEGIN EXCLUSIVE`)
 /// until dropped or released.
 pub struct DbLock {

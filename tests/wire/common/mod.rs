@@ -20,7 +20,6 @@
 //! The server is asked to listen on port 0; the harness reads the port from
 //! its "listening on" log line, so tests never race for ports. Every server
 //! is killed by its PID when the `Server` value is dropped.
-#![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::time::Duration;
 
