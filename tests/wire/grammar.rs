@@ -39,14 +39,14 @@ fn text_is_the_rest_of_the_line_with_inner_spacing_kept() {
     let s = Server::start();
     let mut alice = s.join("alice");
     let mut bob = s.join_seen_by("bob", &mut [&mut alice]);
-    bob.ask("MSG alice     leading spaces go,  inner   spacing  stays");
+    bob.ok("MSG alice     leading spaces go,  inner   spacing  stays");
     assert_eq!(alice.event(), "MSG <ts> bob leading spaces go,  inner   spacing  stays");
-    bob.ask("ALL   a  b   c");
+    bob.ok("ALL   a  b   c");
     assert_eq!(alice.event(), "ALL <ts> bob a  b   c");
-    bob.ask("MCAST alice    x   y");
+    bob.ok("MCAST alice    x   y");
     assert_eq!(alice.event(), "MCAST <ts> bob alice x   y");
     // Text may contain the words and separators of commands.
-    bob.ask("ALL MSG alice, WHO? JOIN x: ALL");
+    bob.ok("ALL MSG alice, WHO? JOIN x: ALL");
     assert_eq!(alice.event(), "ALL <ts> bob MSG alice, WHO? JOIN x: ALL");
     assert_eq!(bob.ask("QUIT   see  you"), "OK LEAVE");
     assert_eq!(alice.event(), "LEFT <ts> bob see  you");

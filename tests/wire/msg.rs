@@ -64,7 +64,7 @@ fn the_timestamp_is_the_utc_time_of_the_event() {
     let mut alice = s.join("alice");
     let mut bob = s.join_seen_by("bob", &mut [&mut alice]);
     let before = now_ts();
-    alice.ask("MSG bob t");
+    alice.ok("MSG bob t");
     let line = bob.line();
     let after = now_ts();
     let f = fields(&line, 3);

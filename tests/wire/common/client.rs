@@ -81,6 +81,15 @@ impl Client {
         self.line()
     }
 
+    /// Sends a command and asserts that its reply is `OK ...`; returns the
+    /// reply. For a command whose effect the test checks elsewhere (on the
+    /// recipient), so that an `ERR` to the sender cannot go unseen.
+    pub fn ok(&mut self, line: &str) -> String {
+        let reply = self.ask(line);
+        assert!(reply.starts_with("OK "), "{line:?} got {reply:?}, not OK");
+        reply
+    }
+
     // ---- events ----
 
     /// The next line with its `<ts>` field (the second word of an event)
