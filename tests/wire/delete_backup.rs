@@ -14,7 +14,9 @@ fn delete_backup_keeps_pending(via: Via) {
     assert_eq!(alice.ask("MSG bob for bob"), "OK MSG bob delivered");
     assert_eq!(alice.ask("MSG carol for carol, later"), "OK MSG carol stored");
     assert_eq!(alice.ask("MCAST bob,carol for both"), "OK MCAST delivered=bob stored=carol");
-    assert_eq!(bob.until("MCAST ").0.len(), 2);
+    assert_eq!(bob.event(), "ALL <ts> alice for everyone");
+    assert_eq!(bob.event(), "MSG <ts> alice for bob");
+    assert_eq!(bob.event(), "MCAST <ts> alice bob,carol for both");
 
     assert_eq!(s.console("DELETE BACKUP"), ["OK DELETE BACKUP removed=2 kept=2"]);
     s.wait_log("console: DELETE BACKUP removed 2, kept 2");

@@ -111,8 +111,10 @@ fn thirty_two_names_are_allowed() {
     let list = names.join(",");
     assert_eq!(sender.ask(&format!("MCAST {list} to all 32")), format!("OK MCAST delivered={list} stored=-"));
     for (i, u) in users.iter_mut().enumerate() {
-        // Later users saw the JOINED of those after them first.
-        let (_, ev) = u.until("MCAST ");
+        // Each user saw the JOINED of those after them first.
+        let (joined, ev) = u.until("MCAST ");
+        let later: Vec<String> = (i + 1..32).map(|j| format!("JOINED <ts> u{j}")).collect();
+        assert_eq!(joined.iter().map(|l| mask_ts(l)).collect::<Vec<_>>(), later, "u{i}");
         assert_eq!(mask_ts(&ev), format!("MCAST <ts> sender {list} to all 32"), "u{i}");
     }
 }
