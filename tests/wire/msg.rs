@@ -1,7 +1,8 @@
 //! MSG (protocol section 4, live half): `MSG <name> <text>` -> the recipient
-//! gets `MSG <ts> <from> <text>`, the sender `OK MSG <name> delivered`. In
-//! this version a name is known only while online, so MSG to anyone else is
-//! `ERR NO_SUCH_USER <name>`.
+//! gets `MSG <ts> <from> <text>`, the sender `OK MSG <name> delivered`. A
+//! user who has left stays known, and a message to them is `OK MSG <name>
+//! stored` (its delivery at the next JOIN is in store_offline.rs); a name
+//! that never joined is `ERR NO_SUCH_USER <name>`.
 use crate::common::*;
 
 #[test]

@@ -92,7 +92,8 @@ fn an_nc_user_receives_messages_while_connected() {
 
 #[test]
 fn replies_are_sent_even_when_the_client_stops_sending_without_quit() {
-    // `printf 'PING x\n' | nc -N host port` prints nothing at all today.
+    // `printf 'PING x\n' | nc -N host port`: nc half-closes right after the
+    // PING, and the PONG must still reach it (it once printed nothing).
     let s = Server::start();
     let out = nc(&s, &["-N"], "PING x\n");
     assert!(out.first().is_some_and(|l| l.starts_with("HELLO chatd ")), "{out:?}");
@@ -101,8 +102,9 @@ fn replies_are_sent_even_when_the_client_stops_sending_without_quit() {
 
 #[test]
 fn a_last_line_without_terminator_is_answered() {
-    // `printf 'JOIN x\nWHO' | nc -N host port`: the server means to handle the
-    // unterminated WHO (framing::Decoder::finish), but the reply never leaves.
+    // `printf 'JOIN x\nWHO' | nc -N host port`: at end of input the server
+    // handles the unterminated WHO (framing::Decoder::finish) and its reply
+    // is sent before the connection closes (it once never left).
     let s = Server::start();
     let out = nc(&s, &["-N"], "JOIN ncuser\nWHO");
     assert_eq!(out[1..], ["OK JOIN ncuser pending=0", "OK WHO 1 ncuser"]);
