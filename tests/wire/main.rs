@@ -15,8 +15,10 @@
 //! alphabetical order. A file written for the old layout (`tests/foo.rs`,
 //! one binary each) moves in with `git mv tests/foo.rs tests/wire/foo.rs`,
 //! `mod common; use common::*;` replaced by `use crate::common::*;`, and a
-//! `mod foo;` line here. Run one file's tests with `cargo test --test wire
-//! foo::`, or one test by (part of) its name.
+//! `mod foo;` line here. A file left in `tests/` or missing its `mod` line
+//! would not run at all; `layout.rs` fails when that happens. Run one
+//! file's tests with `cargo test --test wire foo::`, or one test by (part
+//! of) its name.
 
 mod common;
 
@@ -38,6 +40,7 @@ mod hardening_sendq_default;
 mod help_ping;
 mod join_timeout;
 mod kick;
+mod layout;
 mod leave;
 mod line_length;
 mod max_clients;
