@@ -1,0 +1,45 @@
+//! The harness of the wire tests: starts the real `chatd` binary on a free
+//! loopback port with a temporary database, and talks to it the ways its
+//! users and operators do. Split by role, as redis splits `tests/support/`:
+//!
+//! - `server.rs`: a running chatd (`Server`): start, join users, read its
+//!   log, signal, stop, restart on the same files;
+//! - `client.rs`: a TCP user (`Client`): send lines, read replies and
+//!   events, barriers (`sync`, `assert_nothing_pending`);
+//! - `console.rs`: the operator's console on stdin/stdout or the admin
+//!   socket (`Operated`, `AdminClient`, `Via`);
+//! - `process.rs`: other programs (nc, chatd runs that end by themselves),
+//!   and `wait_until`, the one polling loop;
+//! - `db.rs`: the database seen from outside (python3's sqlite3, a held
+//!   write lock) and the store tests' starting point;
+//! - `asserts.rs`: checking and masking what the server says (`<ts>`,
+//!   `ERR` replies, event lines);
+//! - `rng.rs`: a seeded generator for replayable random input;
+//! - `tempdir.rs`: a temporary directory per server.
+//!
+//! The server is asked to listen on port 0; the harness reads the port from
+//! its "listening on" log line, so tests never race for ports. Every server
+//! is killed by its PID when the `Server` value is dropped.
+
+use std::time::Duration;
+
+mod asserts;
+mod client;
+mod console;
+mod db;
+mod process;
+mod rng;
+mod server;
+mod tempdir;
+
+pub use asserts::*;
+pub use client::*;
+pub use console::*;
+pub use db::*;
+pub use process::*;
+pub use rng::*;
+pub use server::*;
+pub use tempdir::*;
+
+/// How long a test waits for an expected line, exit or event before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
