@@ -1,20 +1,119 @@
-//! One client connection: its socket, input and output buffers, and session.
+//! One client connection: its transport, its byte path in both directions,
+//! and its session.
 //!
-//! `server.rs` reads into it and flushes it; `state.rs` appends outbound lines
-//! to it. Handlers never touch the socket. Buffers are allocated while in use
-//! and given back when empty, so an idle connection costs little memory.
+//! The loop asks it for the next frame ([`Conn::next_frame`]: read, decode,
+//! flood control) and tells it to [`Conn::flush`]; `state.rs` appends
+//! outbound lines to it. Neither the loop nor the handlers name the socket:
+//! it sits in a [`Transport`], so TLS or WebSocket can be added as variants.
+//! Buffers are allocated while in use and given back when empty, so an idle
+//! connection costs little memory.
 
 use crate::flood::TokenBucket;
-use crate::framing::Decoder;
+use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use mio::net::TcpStream;
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Most bytes written to one connection per flush pass, so one client with a
 /// large backlog cannot starve the others (redis uses the same figure).
 pub const WRITE_CAP: usize = 64 * 1024;
+
+/// Most bytes read from one connection per pass, whether or not they make
+/// lines: a client streaming bytes without a line end cannot hold the loop.
+pub const READ_PER_PASS: usize = 64 * 1024;
+
+/// What carries a connection's bytes. One variant today; TLS and WebSocket
+/// are added beside it, each saying how much of the payload it was given is
+/// really acknowledged by the peer (offline delivery needs that, and frame
+/// or record bytes of their own must not count).
+#[derive(Debug)]
+pub enum Transport {
+    Tcp(TcpStream),
+}
+
+impl Transport {
+    /// Registers the transport with the loop's poll.
+    pub fn register(&mut self, registry: &mio::Registry, token: mio::Token, interest: mio::Interest) -> io::Result<()> {
+        match self {
+            Transport::Tcp(s) => registry.register(s, token, interest),
+        }
+    }
+
+    /// Changes the readiness the loop waits for.
+    pub fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interest: mio::Interest,
+    ) -> io::Result<()> {
+        match self {
+            Transport::Tcp(s) => registry.reregister(s, token, interest),
+        }
+    }
+
+    /// Removes the transport from the poll and shuts it down both ways.
+    pub fn close(&mut self, registry: &mio::Registry) {
+        match self {
+            Transport::Tcp(s) => {
+                let _ = registry.deregister(s);
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// Payload bytes written that the peer has not acknowledged yet.
+    pub fn unacked(&self) -> io::Result<usize> {
+        match self {
+            Transport::Tcp(s) => crate::os::unacked_bytes(s),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Transport::Tcp(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What [`Conn::next_frame`] found.
+#[derive(Debug)]
+pub enum Input {
+    /// A line, or a line that was too long.
+    Frame(Frame),
+    /// Nothing more to read until the socket is readable again.
+    Drained,
+    /// READ_PER_PASS bytes were read this pass: more on the next one.
+    Later,
+    /// Flood control: nothing is read until this much time has passed.
+    Throttled(Duration),
+    /// The peer closed its side after everything was decoded: the last,
+    /// unterminated line if there was one.
+    Eof(Option<Frame>),
+    /// The socket failed.
+    Failed(io::Error),
+}
 
 /// Why a connection is being closed; the text goes into `LEFT <ts> <name> ...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +197,7 @@ pub enum Flushed {
 pub struct Conn {
     /// Serial number for log lines (slab keys are reused, these are not).
     pub id: u64,
-    pub sock: TcpStream,
+    pub transport: Transport,
     pub peer: SocketAddr,
     pub connected_at: Instant,
     /// Display name once joined.
@@ -112,15 +211,15 @@ pub struct Conn {
     /// A closing connection still writing its last output gives up then.
     pub drain_deadline: Option<Instant>,
     /// Bytes read from the socket not yet decoded; `inpos` is how far.
-    pub inbuf: Vec<u8>,
-    pub inpos: usize,
-    pub decoder: Decoder,
+    inbuf: Vec<u8>,
+    inpos: usize,
+    decoder: Decoder,
     /// The socket may have more bytes to read (edge-triggered readiness).
     pub readable: bool,
     /// The peer sent end of file.
-    pub eof: bool,
+    eof: bool,
     /// Lines this connection may send before flood control delays it.
-    pub flood: TokenBucket,
+    flood: TokenBucket,
     /// Waiting for its flood budget: not read until the timer fires.
     pub throttled: bool,
     /// Unsent output.
@@ -148,11 +247,11 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: u64, sock: TcpStream, peer: SocketAddr, max_line: usize, flood_burst: u32) -> Conn {
+    pub fn new(id: u64, transport: Transport, peer: SocketAddr, max_line: usize, flood_burst: u32) -> Conn {
         let now = Instant::now();
         Conn {
             id,
-            sock,
+            transport,
             peer,
             connected_at: now,
             name: None,
@@ -223,7 +322,7 @@ impl Conn {
     /// Position in the output stream up to which the peer's TCP has
     /// acknowledged every byte; `None` if the socket cannot tell (it failed).
     pub fn acked_total(&self) -> Option<u64> {
-        let in_flight = crate::os::unacked_bytes(&self.sock).ok()?;
+        let in_flight = self.transport.unacked().ok()?;
         Some(self.written_total.saturating_sub(in_flight as u64))
     }
 
@@ -245,7 +344,7 @@ impl Conn {
             if written >= cap {
                 return Ok(Flushed::Capped);
             }
-            match self.out.write_to(&mut self.sock, cap - written) {
+            match self.out.write_to(&mut self.transport, cap - written) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     written += n;
@@ -265,22 +364,59 @@ impl Conn {
         self.out.release_idle();
     }
 
-    /// Reads once from the socket into the input buffer.
-    /// `Ok(0)` is end of file; `WouldBlock` means drained.
-    pub fn read_some(&mut self, scratch: &mut [u8]) -> io::Result<usize> {
-        let n = self.sock.read(scratch)?;
-        self.inbuf.extend_from_slice(&scratch[..n]);
-        Ok(n)
+    /// The next frame of input: decodes what is buffered first, reads the
+    /// socket only when that is used up (at most READ_PER_PASS bytes per
+    /// pass, counted in `read`), and spends a flood-control token per line.
+    /// Telnet negotiation found on the way waits in [`Conn::take_telnet_replies`].
+    pub fn next_frame(&mut self, scratch: &mut [u8], read: &mut usize, rate: u32, burst: u32) -> Input {
+        loop {
+            if self.inpos >= self.inbuf.len() {
+                // Forget decoded input and free the buffer.
+                self.inbuf = Vec::new();
+                self.inpos = 0;
+                if self.eof {
+                    return Input::Eof(self.decoder.finish());
+                }
+                if !self.readable {
+                    return Input::Drained;
+                }
+                if *read >= READ_PER_PASS {
+                    return Input::Later;
+                }
+                match self.transport.read(scratch) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => {
+                        self.inbuf.extend_from_slice(&scratch[..n]);
+                        *read += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.readable = false;
+                        return Input::Drained;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Input::Failed(e),
+                }
+                continue;
+            }
+            // The next line must fit the flood budget; if not, stop reading
+            // this connection until it does (delayed, never dropped).
+            if let Err(wait) = self.flood.ready(rate, burst, Instant::now()) {
+                self.throttled = true;
+                return Input::Throttled(wait);
+            }
+            let (used, frame) = self.decoder.decode(&self.inbuf[self.inpos..]);
+            self.inpos += used;
+            if let Some(frame) = frame {
+                self.flood.spend(rate);
+                self.answered = true;
+                return Input::Frame(frame);
+            }
+        }
     }
 
-    /// True when all read bytes have been decoded.
-    pub fn input_consumed(&self) -> bool {
-        self.inpos >= self.inbuf.len()
-    }
-
-    /// Forgets decoded input and frees the buffer.
-    pub fn reset_input(&mut self) {
-        self.inbuf = Vec::new();
-        self.inpos = 0;
+    /// Answers to the peer's telnet negotiation found while decoding, if
+    /// any: bytes for the peer that are not a text line.
+    pub fn take_telnet_replies(&mut self) -> Option<Vec<u8>> {
+        self.decoder.has_replies().then(|| self.decoder.take_replies())
     }
 }

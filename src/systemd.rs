@@ -44,7 +44,9 @@ pub fn watchdog_interval() -> Option<Duration> {
 
 /// Listening sockets passed by systemd socket activation, if they are for
 /// this process. The variables are removed so children do not see them.
-pub fn listen_fds() -> Option<Vec<std::net::TcpListener>> {
+/// A descriptor that is not a listening stream socket is an error (a unit
+/// file mistake), reported before anything takes ownership of it.
+pub fn listen_fds() -> Option<Result<Vec<std::net::TcpListener>, String>> {
     let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
     if pid != std::process::id() {
         return None;
@@ -53,10 +55,47 @@ pub fn listen_fds() -> Option<Vec<std::net::TcpListener>> {
     std::env::remove_var("LISTEN_PID");
     std::env::remove_var("LISTEN_FDS");
     std::env::remove_var("LISTEN_FDNAMES");
-    let listeners = (LISTEN_FDS_START..LISTEN_FDS_START + n.max(0))
+    let fds = LISTEN_FDS_START..LISTEN_FDS_START + n.max(0);
+    if let Some(bad) = fds.clone().find(|&fd| !is_listening_stream(fd)) {
+        return Some(Err(format!("LISTEN_FDS passes descriptor {bad}, which is not a listening stream socket")));
+    }
+    let listeners = fds
         // SAFETY: systemd hands these descriptors to this process (LISTEN_PID
-        // matched); nothing else in chatd owns them.
+        // matched), each was just checked to be a listening socket, and
+        // nothing else in chatd owns them.
         .map(|fd| unsafe { std::net::TcpListener::from_raw_fd(fd) })
         .collect();
-    Some(listeners)
+    Some(Ok(listeners))
+}
+
+/// Whether `fd` is an open socket of type SOCK_STREAM that is listening.
+fn is_listening_stream(fd: i32) -> bool {
+    let get = |name: i32| -> Option<i32> {
+        let mut v: i32 = 0;
+        let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+        // SAFETY: getsockopt into an i32 we own; a bad descriptor only
+        // makes it fail.
+        let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&mut v as *mut i32).cast(), &mut len) };
+        (rc == 0).then_some(v)
+    };
+    get(libc::SO_TYPE) == Some(libc::SOCK_STREAM) && get(libc::SO_ACCEPTCONN) == Some(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn only_a_listening_stream_socket_passes_the_check() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(is_listening_stream(listener.as_raw_fd()));
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert!(!is_listening_stream(client.as_raw_fd()), "connected, not listening");
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(!is_listening_stream(udp.as_raw_fd()), "not a stream");
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert!(!is_listening_stream(file.as_raw_fd()), "not a socket");
+        assert!(!is_listening_stream(-1), "not a descriptor");
+    }
 }

@@ -1,0 +1,91 @@
+//! New connections: accept on a listener, refuse past max_clients, and
+//! hand each accepted socket its `Conn`.
+
+use super::tokens::Source;
+use super::Server;
+use crate::conn::{Conn, Transport};
+use crate::reply::{self, Code, Error};
+use mio::net::TcpStream;
+use mio::Interest;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+impl Server {
+    /// Accepts every waiting connection of listener `index`.
+    pub(super) fn accept(&mut self, index: usize) {
+        loop {
+            let (sock, peer) = match self.listeners[index].accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if crate::os::is_resource_exhaustion(&e) => {
+                    // Out of descriptors: leave the rest in the backlog and
+                    // retry once a connection closes (or in a moment), rather
+                    // than spin on the same error.
+                    if !self.accept_paused {
+                        log::warn!("accept paused: {e}");
+                        self.accept_paused = true;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            };
+            self.add_conn(sock, peer);
+        }
+    }
+
+    /// Accept was out of descriptors: try every listener again.
+    pub(super) fn retry_accept(&mut self) {
+        self.accept_paused = false;
+        for i in 0..self.listeners.len() {
+            self.accept(i);
+        }
+    }
+
+    /// A new client connection: registered, greeted with HELLO, and given
+    /// join_timeout to JOIN.
+    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr) {
+        if self.state.conns.len() >= self.max_clients {
+            refuse_full(&mut sock, peer);
+            return;
+        }
+        // Replies are coalesced per pass; Nagle would only add latency.
+        if let Err(e) = sock.set_nodelay(true) {
+            log::debug!("{peer}: set_nodelay: {e}");
+        }
+        // So a peer that vanished without a FIN is noticed.
+        if let Err(e) = crate::os::set_keepalive(&sock) {
+            log::debug!("{peer}: keepalive: {e}");
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let entry = self.state.conns.vacant_entry();
+        let key = entry.key();
+        let mut transport = Transport::Tcp(sock);
+        if let Err(e) = transport.register(self.poll.registry(), Source::Client(key).token(), Interest::READABLE) {
+            log::warn!("#{id} {peer}: cannot register: {e}");
+            return;
+        }
+        let conn = entry.insert(Conn::new(id, transport, peer, self.config.max_line, self.config.flood_burst));
+        log::info!("{}: connected", conn.label());
+        let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
+        self.join_deadlines.push_back((deadline, key, id));
+        // Bytes may already be waiting; reading finds out.
+        conn.readable = true;
+        self.schedule_run(key);
+        self.state.send(key, &reply::hello());
+    }
+}
+
+/// Tells a connection over max_clients why it is being closed.
+fn refuse_full(sock: &mut TcpStream, peer: SocketAddr) {
+    use std::io::Write;
+    log::warn!("{peer}: refused, server full");
+    let e = Error::new(Code::ServerFull, "too many connections; try again later");
+    let _ = sock.write(e.line().as_bytes());
+    let _ = sock.shutdown(std::net::Shutdown::Both);
+}

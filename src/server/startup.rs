@@ -1,0 +1,172 @@
+//! Start-up: the listeners (bound, or passed by systemd), the store, the
+//! signal descriptor and the password worker, before the loop runs. Every
+//! failure here is a [`StartError`]: `main` prints it as one line and exits 2.
+
+use super::tokens::{Source, ADMIN_LISTENER, MAX_LISTENERS, SIGNALS, WAKER};
+use super::{Server, DELIVERY_POLL_MIN, READ_CHUNK};
+use crate::auth::Worker;
+use crate::config::Config;
+use crate::console::AdminSocket;
+use crate::signals::Signals;
+use crate::state::State;
+use crate::store::Store;
+use mio::net::TcpListener;
+use mio::unix::SourceFd;
+use mio::{Interest, Poll};
+use std::collections::{BinaryHeap, VecDeque};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A fatal start-up problem: `main` prints it as one line and exits 2.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Server {
+    /// Binds the listeners and opens the store. Nothing is logged before
+    /// this succeeds, so a bad address or database is reported as one line
+    /// by `main`.
+    pub fn bind(config: Config) -> Result<Server, StartError> {
+        // Before any thread starts, so every thread inherits the signal mask.
+        let signals = Signals::open().map_err(|e| StartError(format!("cannot set up signal handling: {e}")))?;
+        let poll = Poll::new().map_err(|e| StartError(format!("cannot create poll: {e}")))?;
+        let mut warnings = Vec::new();
+        let mut listeners = match crate::systemd::listen_fds() {
+            Some(fds) => activated_listeners(fds.map_err(StartError)?, &mut warnings)?,
+            None => bind_listeners(&config, &mut warnings)?,
+        };
+        if listeners.len() > MAX_LISTENERS {
+            return Err(StartError(format!(
+                "{} listening sockets: chatd serves at most {MAX_LISTENERS}",
+                listeners.len()
+            )));
+        }
+        for (i, l) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(l, Source::Listener(i).token(), Interest::READABLE)
+                .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
+        }
+        let store = Store::open(&config.db).map_err(StartError)?;
+        let mut admin = match &config.admin_socket {
+            Some(path) => Some(AdminSocket::bind(path).map_err(StartError)?),
+            None => None,
+        };
+        if let Some(a) = admin.as_mut() {
+            poll.registry()
+                .register(&mut a.listener, ADMIN_LISTENER, Interest::READABLE)
+                .map_err(|e| StartError(format!("cannot register admin socket: {e}")))?;
+        }
+        poll.registry()
+            .register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)
+            .map_err(|e| StartError(format!("cannot register signals: {e}")))?;
+        let waker = Arc::new(
+            mio::Waker::new(poll.registry(), WAKER).map_err(|e| StartError(format!("cannot create waker: {e}")))?,
+        );
+        let auth =
+            Worker::start(waker.clone()).map_err(|e| StartError(format!("cannot start password worker: {e}")))?;
+        let max_sendq = config.max_sendq;
+        let max_clients = fit_max_clients(config.max_clients, &mut warnings);
+        Ok(Server {
+            config,
+            poll,
+            listeners,
+            state: State::new(max_sendq),
+            store,
+            auth,
+            after_commit: Vec::new(),
+            to_run: Vec::new(),
+            to_run_again: Vec::new(),
+            delivery_poll: (Instant::now(), DELIVERY_POLL_MIN),
+            join_deadlines: VecDeque::new(),
+            throttled: BinaryHeap::new(),
+            scratch: vec![0; READ_CHUNK],
+            next_id: 1,
+            warnings,
+            waker,
+            signals,
+            stdin: None,
+            admin,
+            admin_conns: slab::Slab::new(),
+            started: Instant::now(),
+            exit: false,
+            watchdog: None,
+            max_clients,
+            accept_paused: false,
+            draining: Vec::new(),
+            busy_since_trim: false,
+            last_trim: Instant::now(),
+        })
+    }
+}
+
+/// Descriptors kept for the listeners, the store, the console and one
+/// connection to refuse with SERVER_FULL.
+const RESERVED_FDS: u64 = 64;
+
+/// max_clients, lowered if the descriptor limit (raised to its hard limit
+/// first) cannot hold that many connections.
+fn fit_max_clients(wanted: usize, warnings: &mut Vec<String>) -> usize {
+    match crate::os::raise_nofile_limit() {
+        Ok(limit) => {
+            let room = limit.saturating_sub(RESERVED_FDS).max(1) as usize;
+            if room < wanted {
+                warnings.push(format!(
+                    "max_clients lowered from {wanted} to {room}: the descriptor limit is {limit} (raise LimitNOFILE / ulimit -n)"
+                ));
+            }
+            wanted.min(room)
+        }
+        Err(e) => {
+            warnings.push(format!("cannot read the descriptor limit: {e}"));
+            wanted
+        }
+    }
+}
+
+/// Binds the configured listen addresses.
+fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<TcpListener>, StartError> {
+    let mut listeners = Vec::new();
+    let default_listen = config.listen == crate::config::DEFAULT_LISTEN;
+    for spec in &config.listen {
+        let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
+        for addr in addrs {
+            match TcpListener::bind(addr) {
+                Ok(l) => {
+                    if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                        warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+                    }
+                    listeners.push(l);
+                }
+                // A machine without IPv6 still runs on the default listeners.
+                Err(e) if default_listen && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
+                    warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
+                }
+                Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+/// Takes the listening sockets systemd passed (socket activation).
+fn activated_listeners(
+    fds: Vec<std::net::TcpListener>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<TcpListener>, StartError> {
+    if fds.is_empty() {
+        return Err(StartError("LISTEN_FDS is set but passes no sockets".into()));
+    }
+    warnings.push(format!("using {} listening socket(s) from systemd; listen settings ignored", fds.len()));
+    fds.into_iter()
+        .map(|l| {
+            l.set_nonblocking(true).map_err(|e| StartError(format!("passed socket is not usable: {e}")))?;
+            Ok(TcpListener::from_std(l))
+        })
+        .collect()
+}
