@@ -8,6 +8,7 @@
 //! Buffers are allocated while in use and given back when empty, so an idle
 //! connection costs little memory.
 
+use crate::dialect::Dialect;
 use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
@@ -198,6 +199,8 @@ pub struct Conn {
     /// Serial number for log lines (slab keys are reused, these are not).
     pub id: u64,
     pub transport: Transport,
+    /// The protocol it speaks: its listener's.
+    pub dialect: Dialect,
     pub peer: SocketAddr,
     pub connected_at: Instant,
     /// Display name once joined.
@@ -247,11 +250,19 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: u64, transport: Transport, peer: SocketAddr, max_line: usize, flood_burst: u32) -> Conn {
+    pub fn new(
+        id: u64,
+        transport: Transport,
+        dialect: Dialect,
+        peer: SocketAddr,
+        max_line: usize,
+        flood_burst: u32,
+    ) -> Conn {
         let now = Instant::now();
         Conn {
             id,
             transport,
+            dialect,
             peer,
             connected_at: now,
             name: None,

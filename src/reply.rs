@@ -4,7 +4,7 @@
 //! hand the result to `state.rs`, which appends it to outbound buffers. Every
 //! line ends with CRLF so telnet shows it properly.
 
-use crate::store::{Kind, Message};
+use crate::message::{Message, MessageKind as Kind};
 use std::fmt;
 
 /// Name and version in the HELLO line.

@@ -9,9 +9,10 @@
 use crate::clock::Clock;
 use crate::conn::{Close, Conn};
 use crate::delivery::Delivery;
+use crate::dialect::Dialect;
+use crate::message::{Event, Message};
 use crate::names;
 use crate::outbuf::{Shared, SHARE_FROM};
-use crate::store::Message;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -162,11 +163,16 @@ impl State {
         Some(name)
     }
 
-    /// Sends a line to every joined user but `except`; returns how many.
-    pub fn broadcast(&mut self, except: Option<usize>, line: &str) -> usize {
+    /// Tells every joined user but `except` of an event, each in its own
+    /// dialect (rendered once per dialect); returns how many.
+    pub fn broadcast(&mut self, except: Option<usize>, event: &Event) -> usize {
         let keys = self.joined_keys(except);
+        let mut lines: [Option<Shared>; Dialect::ALL.len()] = Default::default();
         for &k in &keys {
-            self.send(k, line);
+            let Some(dialect) = self.conns.get(k).map(|c| c.dialect) else { continue };
+            let line = lines[dialect.index()].get_or_insert_with(|| Shared::from(dialect.event(event).into_bytes()));
+            let line = line.clone();
+            self.send_line(k, &line);
         }
         keys.len()
     }
@@ -176,11 +182,17 @@ impl State {
         self.online.values().copied().filter(|&k| Some(k) != except).collect()
     }
 
-    /// Delivers a message event to a connection, with its vector clock if
-    /// that connection asked for CLOCK ON.
+    /// Delivers a message event to a connection, in its dialect, with its
+    /// vector clock if that connection asked for CLOCK ON.
     pub fn deliver(&mut self, key: usize, m: &mut Outgoing) {
-        let clock = self.conns.get(key).is_some_and(|c| c.clock_on);
-        let line = m.line(clock);
+        let Some(conn) = self.conns.get(key) else { return };
+        let line = m.line(conn.dialect, conn.clock_on).clone();
+        self.send_line(key, &line);
+    }
+
+    /// Queues a rendered line: shared with the other recipients when long,
+    /// copied when short (cheaper than counting references).
+    fn send_line(&mut self, key: usize, line: &Shared) {
         if line.len() >= SHARE_FROM {
             self.send_shared(key, line);
         } else {
@@ -202,39 +214,39 @@ impl State {
     }
 }
 
-/// A message on its way out, formatted at most once per variant (with and
-/// without the vector clock) however many recipients it has, and shared
-/// between their output buffers when long (`outbuf.rs`).
+/// A message on its way out, rendered at most once per dialect and clock
+/// variant (with and without the vector clock) however many recipients it
+/// has, and shared between their output buffers when long (`outbuf.rs`).
 pub struct Outgoing<'m> {
     pub message: &'m Message,
     /// For a live message, which has no written-out clock yet: writes it
     /// out (`alice=3,bob=1`), once, if a recipient has CLOCK ON.
     write_clock: Option<&'m dyn Fn(&Clock) -> String>,
-    plain: Option<Shared>,
-    clocked: Option<Shared>,
+    /// Rendered lines by dialect, without and with the clock.
+    lines: [[Option<Shared>; 2]; Dialect::ALL.len()],
 }
 
 impl<'m> Outgoing<'m> {
     /// A message read back from the store (its clock written out).
     pub fn new(message: &'m Message) -> Outgoing<'m> {
-        Outgoing { message, write_clock: None, plain: None, clocked: None }
+        Outgoing { message, write_clock: None, lines: Default::default() }
     }
 
     /// A message being sent now: most are never shown with their clock.
     pub fn live(message: &'m Message, write_clock: &'m dyn Fn(&Clock) -> String) -> Outgoing<'m> {
-        Outgoing { message, write_clock: Some(write_clock), plain: None, clocked: None }
+        Outgoing { message, write_clock: Some(write_clock), lines: Default::default() }
     }
 
-    fn line(&mut self, clock: bool) -> &Shared {
-        let slot = if clock { &mut self.clocked } else { &mut self.plain };
+    fn line(&mut self, dialect: Dialect, clock: bool) -> &Shared {
+        let slot = &mut self.lines[dialect.index()][usize::from(clock)];
         slot.get_or_insert_with(|| {
             let text = match self.write_clock {
                 Some(write) if clock && self.message.clock_text.is_empty() => {
                     let mut m = self.message.clone();
                     m.clock_text = write(&m.clock);
-                    crate::reply::message(&m, true)
+                    dialect.message(&m, true)
                 }
-                _ => crate::reply::message(self.message, clock),
+                _ => dialect.message(self.message, clock),
             };
             Shared::from(text.into_bytes())
         })

@@ -15,6 +15,7 @@
 //! or a delivery never waits for a read; writes go through to SQLite.
 
 use crate::clock::{Clock, Clocks, UserId};
+pub use crate::message::{Message, MessageKind as Kind};
 use crate::names;
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
@@ -196,51 +197,6 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// How long a write waits for a lock held by another process (a backup, an
 /// operator's sqlite3) before it fails; short, because the loop waits too.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(20);
-
-/// The kind of a logged message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    All,
-    Msg,
-    Mcast,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::All => "ALL",
-            Kind::Msg => "MSG",
-            Kind::Mcast => "MCAST",
-        }
-    }
-
-    fn parse(s: &str) -> Kind {
-        match s {
-            "MSG" => Kind::Msg,
-            "MCAST" => Kind::Mcast,
-            _ => Kind::All,
-        }
-    }
-}
-
-/// A message as logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub id: i64,
-    pub kind: Kind,
-    pub ts: String,
-    /// Sender's display name.
-    pub from: String,
-    /// `*` for a broadcast, the recipient for MSG, the comma list for MCAST.
-    pub to: String,
-    /// The sender's clock when it was sent.
-    pub clock: Clock,
-    /// `clock` written out (`alice=3,bob=1`) for CLOCK ON lines: filled in
-    /// when read back from the store; a live message's is written out by
-    /// `state::Outgoing`, only if a recipient has CLOCK ON.
-    pub clock_text: String,
-    pub text: String,
-}
 
 /// A known user.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::conn::Close;
 use crate::console::{AdminCommand, HELP};
+use crate::message::Event;
 use crate::reply;
 use crate::state::State;
 use crate::store::Store;
@@ -65,7 +66,7 @@ pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
             match crate::text::sanitize_nonblank(&text) {
                 Some(text) => {
                     let ts = ctx.state.ts();
-                    let n = ctx.state.broadcast(None, &reply::notice(&ts, text.trim()));
+                    let n = ctx.state.broadcast(None, &Event::Notice { ts: &ts, text: text.trim() });
                     out.push(format!("OK NOTICE {n}"));
                 }
                 None => out.push("ERR SYNTAX usage: NOTICE <text>".to_string()),

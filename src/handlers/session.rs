@@ -5,6 +5,7 @@ use crate::auth::Job;
 use crate::command::TABLE;
 use crate::conn::{AuthStep, Close};
 use crate::delivery::Delivery;
+use crate::message::Event;
 use crate::names::{self, NameError};
 use crate::reply::{self, Code, Error};
 
@@ -64,7 +65,7 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     if pending > 0 || history > 0 {
         ctx.state.start_delivery(ctx.key, Delivery::new(name, id, history));
     }
-    ctx.state.broadcast(Some(ctx.key), &reply::joined(&ts, name));
+    ctx.state.broadcast(Some(ctx.key), &Event::Joined { ts: &ts, name });
     Ok(())
 }
 

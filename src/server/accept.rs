@@ -4,7 +4,8 @@
 use super::tokens::Source;
 use super::Server;
 use crate::conn::{Conn, Transport};
-use crate::reply::{self, Code, Error};
+use crate::dialect::Dialect;
+use crate::reply::{Code, Error};
 use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
@@ -15,7 +16,9 @@ impl Server {
     /// Accepts every waiting connection of listener `index`.
     pub(super) fn accept(&mut self, index: usize) {
         loop {
-            let (sock, peer) = match self.listeners[index].accept() {
+            let Some(listener) = self.listeners.get(index) else { return };
+            let dialect = listener.dialect;
+            let (sock, peer) = match listener.socket.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -34,7 +37,7 @@ impl Server {
                     return;
                 }
             };
-            self.add_conn(sock, peer);
+            self.add_conn(sock, peer, dialect);
         }
     }
 
@@ -48,7 +51,7 @@ impl Server {
 
     /// A new client connection: registered, greeted with HELLO, and given
     /// join_timeout to JOIN.
-    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr) {
+    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect) {
         if self.state.conns.len() >= self.max_clients {
             refuse_full(&mut sock, peer);
             return;
@@ -70,14 +73,16 @@ impl Server {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;
         }
-        let conn = entry.insert(Conn::new(id, transport, peer, self.config.max_line, self.config.flood_burst));
+        let conn = entry.insert(Conn::new(id, transport, dialect, peer, self.config.max_line, self.config.flood_burst));
         log::info!("{}: connected", conn.label());
         let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));
         // Bytes may already be waiting; reading finds out.
         conn.readable = true;
         self.schedule_run(key);
-        self.state.send(key, &reply::hello());
+        if let Some(greeting) = dialect.greeting() {
+            self.state.send(key, &greeting);
+        }
     }
 }
 

@@ -46,6 +46,7 @@ pub use startup::StartError;
 use crate::auth::Worker;
 use crate::config::Config;
 use crate::console::{AdminConn, AdminSocket, StdinEvent};
+use crate::dialect::Dialect;
 use crate::handlers::{Ctx, Durable};
 use crate::signals::Signals;
 use crate::state::State;
@@ -83,11 +84,18 @@ const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to receive its last replies.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
+/// A listening socket and the protocol it serves: `listen` is chatd's line
+/// protocol; `irc_listen` and `http_listen` add listeners of other dialects.
+struct Listener {
+    socket: TcpListener,
+    dialect: Dialect,
+}
+
 /// A running server.
 pub struct Server {
     config: Config,
     poll: Poll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     state: State,
     store: Store,
     auth: Worker,
@@ -134,7 +142,7 @@ pub struct Server {
 impl Server {
     /// The addresses actually bound (port 0 resolved).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+        self.listeners.iter().filter_map(|l| l.socket.local_addr().ok()).collect()
     }
 
     /// Serves until EXIT, SIGTERM or SIGINT (then shuts down cleanly and
@@ -194,8 +202,14 @@ impl Server {
         for w in self.warnings.drain(..) {
             log::warn!("{w}");
         }
-        for addr in self.local_addrs() {
-            log::info!("listening on {addr}");
+        for l in &self.listeners {
+            match (l.socket.local_addr(), l.dialect) {
+                // Operators' scripts and the tests read this line as it is.
+                (Ok(addr), Dialect::Chatd) => log::info!("listening on {addr}"),
+                #[allow(unreachable_patterns)] // until a second dialect exists
+                (Ok(addr), other) => log::info!("listening on {addr} ({})", other.name()),
+                (Err(_), _) => {}
+            }
         }
         self.stdin = match crate::console::spawn_stdin(self.waker.clone()) {
             Ok(rx) => Some(rx),

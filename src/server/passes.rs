@@ -8,7 +8,8 @@ use crate::auth::Outcome;
 use crate::conn::{AuthStep, Close, Flushed, Input, Wait, WRITE_CAP};
 use crate::framing::Frame;
 use crate::handlers;
-use crate::reply::{self, Code, Error};
+use crate::message::Event;
+use crate::reply::{Code, Error};
 use crate::state::State;
 use mio::Interest;
 use std::cmp::Reverse;
@@ -269,7 +270,7 @@ impl Server {
                 log::info!("{label}: left ({})", describe(&why));
                 let ts = self.state.ts();
                 self.store.user_left(&name, &ts);
-                self.state.broadcast(None, &reply::left(&ts, &name, &why.reason()));
+                self.state.broadcast(None, &Event::Left { ts: &ts, name: &name, reason: &why.reason() });
             }
             if !done {
                 self.draining.push(key); // output still going out: look again next pass

@@ -4,7 +4,7 @@
 use super::tokens::Source;
 use super::{Server, DELIVERY_POLL_MIN, SHUTDOWN_FLUSH};
 use crate::conn::Wait;
-use crate::reply;
+use crate::message::Event;
 use mio::Events;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ impl Server {
     pub(super) fn shutdown(&mut self) {
         crate::systemd::notify("STOPPING=1");
         let ts = self.state.ts();
-        let n = self.state.broadcast(None, &reply::notice(&ts, "server shutting down"));
+        let n = self.state.broadcast(None, &Event::Notice { ts: &ts, text: "server shutting down" });
         log::info!("shutting down: told {n} user(s)");
         for (_, conn) in self.state.conns.iter_mut() {
             conn.wait = Wait::No;

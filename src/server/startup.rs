@@ -3,10 +3,11 @@
 //! failure here is a [`StartError`]: `main` prints it as one line and exits 2.
 
 use super::tokens::{Source, ADMIN_LISTENER, MAX_LISTENERS, SIGNALS, WAKER};
-use super::{Server, DELIVERY_POLL_MIN, READ_CHUNK};
+use super::{Listener, Server, DELIVERY_POLL_MIN, READ_CHUNK};
 use crate::auth::Worker;
 use crate::config::Config;
 use crate::console::AdminSocket;
+use crate::dialect::Dialect;
 use crate::signals::Signals;
 use crate::state::State;
 use crate::store::Store;
@@ -49,7 +50,7 @@ impl Server {
         }
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
-                .register(l, Source::Listener(i).token(), Interest::READABLE)
+                .register(&mut l.socket, Source::Listener(i).token(), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
         let store = Store::open(&config.db).map_err(StartError)?;
@@ -130,7 +131,7 @@ fn fit_max_clients(wanted: usize, warnings: &mut Vec<String>) -> usize {
 }
 
 /// Binds the configured listen addresses.
-fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<TcpListener>, StartError> {
+fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Listener>, StartError> {
     let mut listeners = Vec::new();
     let default_listen = config.listen == crate::config::DEFAULT_LISTEN;
     for spec in &config.listen {
@@ -141,7 +142,7 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Tcp
                     if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
                         warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
                     }
-                    listeners.push(l);
+                    listeners.push(Listener { socket: l, dialect: Dialect::Chatd });
                 }
                 // A machine without IPv6 still runs on the default listeners.
                 Err(e) if default_listen && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
@@ -154,11 +155,12 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Tcp
     Ok(listeners)
 }
 
-/// Takes the listening sockets systemd passed (socket activation).
+/// Takes the listening sockets systemd passed (socket activation); they
+/// serve chatd's line protocol.
 fn activated_listeners(
     fds: Vec<std::net::TcpListener>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<TcpListener>, StartError> {
+) -> Result<Vec<Listener>, StartError> {
     if fds.is_empty() {
         return Err(StartError("LISTEN_FDS is set but passes no sockets".into()));
     }
@@ -166,7 +168,7 @@ fn activated_listeners(
     fds.into_iter()
         .map(|l| {
             l.set_nonblocking(true).map_err(|e| StartError(format!("passed socket is not usable: {e}")))?;
-            Ok(TcpListener::from_std(l))
+            Ok(Listener { socket: TcpListener::from_std(l), dialect: Dialect::Chatd })
         })
         .collect()
 }
