@@ -12,6 +12,7 @@ use crate::dialect::Dialect;
 use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
+use crate::session::Session;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
@@ -162,26 +163,6 @@ impl Close {
     }
 }
 
-/// Why a connection's later lines are held back, in order, for now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wait {
-    /// Nothing: lines are handled as they come.
-    No,
-    /// A password is being hashed or checked off the loop thread.
-    Auth(AuthStep),
-    /// A reply that promises durability waits for this pass's commit.
-    Commit,
-}
-
-/// What the connection will do with the password worker's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthStep {
-    /// JOIN of this protected name.
-    Join(String),
-    /// REGISTER of a new password.
-    Register,
-}
-
 /// What a flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flushed {
@@ -193,7 +174,7 @@ pub enum Flushed {
     Capped,
 }
 
-/// A connection and its session.
+/// A client connection: its transport and byte path, and its session.
 #[derive(Debug)]
 pub struct Conn {
     /// Serial number for log lines (slab keys are reused, these are not).
@@ -203,12 +184,8 @@ pub struct Conn {
     pub dialect: Dialect,
     pub peer: SocketAddr,
     pub connected_at: Instant,
-    /// Display name once joined.
-    pub name: Option<String>,
-    /// The joined user's number in the store.
-    pub user: Option<crate::clock::UserId>,
-    /// When it joined (protocol timestamp), for ACTIVE USERS.
-    pub joined_at: Option<String>,
+    /// Its protocol state: who it is, what its next lines wait for.
+    pub session: Session,
     /// Set when the connection is to be closed after this event batch.
     pub closing: Option<Close>,
     /// A closing connection still writing its last output gives up then.
@@ -230,15 +207,6 @@ pub struct Conn {
     /// Bytes ever queued and ever written: marks in the output stream.
     queued_total: u64,
     written_total: u64,
-    /// Offline delivery in progress (`delivery.rs`): boxed, since most
-    /// connections have none.
-    pub delivery: Option<Box<crate::delivery::Delivery>>,
-    /// Lines are held back while this is not `Wait::No`.
-    pub wait: Wait,
-    /// Failed password attempts on this connection.
-    pub auth_failures: u32,
-    /// CLOCK ON: events carry the message's vector clock.
-    pub clock_on: bool,
     /// WRITABLE interest is registered.
     pub want_write: bool,
     /// Lines of this connection were handled in this pass: its replies are
@@ -265,9 +233,7 @@ impl Conn {
             dialect,
             peer,
             connected_at: now,
-            name: None,
-            user: None,
-            joined_at: None,
+            session: Session::default(),
             closing: None,
             drain_deadline: None,
             inbuf: Vec::new(),
@@ -280,10 +246,6 @@ impl Conn {
             out: OutBuf::default(),
             queued_total: 0,
             written_total: 0,
-            delivery: None,
-            wait: Wait::No,
-            auth_failures: 0,
-            clock_on: false,
             want_write: false,
             answered: false,
             queued_run: false,
@@ -293,7 +255,7 @@ impl Conn {
 
     /// How this connection is named in log lines.
     pub fn label(&self) -> String {
-        match &self.name {
+        match &self.session.name {
             Some(n) => format!("#{} {} ({})", self.id, self.peer, n),
             None => format!("#{} {}", self.id, self.peer),
         }

@@ -108,7 +108,7 @@ pub fn keeps_feeding(closing: Option<&Close>) -> bool {
 /// connection has a delivery.
 pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
     let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
-    let Some(mut d) = conn.delivery.take() else { return Step { moved: false, done: true } };
+    let Some(mut d) = conn.session.delivery.take() else { return Step { moved: false, done: true } };
     let mut moved = take_acknowledged(&mut d, conn.acked_total(), store);
     let feeding = keeps_feeding(conn.closing.as_ref());
     if feeding {
@@ -116,7 +116,7 @@ pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
     }
     let done = !d.awaits_ack() && (!feeding || d.fed_all());
     if let Some(conn) = state.conns.get_mut(key) {
-        conn.delivery = Some(d);
+        conn.session.delivery = Some(d);
     }
     Step { moved, done }
 }
@@ -127,9 +127,9 @@ pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
 /// stored messages sees them counted.
 pub fn before_line(state: &mut State, store: &mut Store, key: usize) {
     let Some(conn) = state.conns.get_mut(key) else { return };
-    if conn.delivery.as_ref().is_some_and(|d| d.awaits_ack()) {
+    if conn.session.delivery.as_ref().is_some_and(|d| d.awaits_ack()) {
         let acked = conn.acked_total();
-        if let Some(d) = conn.delivery.as_mut() {
+        if let Some(d) = conn.session.delivery.as_mut() {
             take_acknowledged(d, acked, store);
         }
     }
@@ -146,7 +146,8 @@ pub fn settle(state: &mut State, store: &mut Store, name: &str) {
         .copied()
         .filter(|&k| {
             state.conns.get(k).is_some_and(|c| {
-                c.closing.is_some() && c.delivery.as_ref().is_some_and(|d| crate::names::fold(&d.name) == folded)
+                c.closing.is_some()
+                    && c.session.delivery.as_ref().is_some_and(|d| crate::names::fold(&d.name) == folded)
             })
         })
         .collect();
@@ -227,7 +228,7 @@ fn replay_history(d: &mut Delivery, state: &mut State, store: &Store, key: usize
     let n = std::mem::take(&mut d.history);
     match store.history(Some(&d.name), n) {
         Ok(messages) => {
-            let clock = state.conns.get(key).is_some_and(|c| c.clock_on);
+            let clock = state.conns.get(key).is_some_and(|c| c.session.clock_on);
             for m in &messages {
                 state.send(key, &reply::history(m, clock));
             }

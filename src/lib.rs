@@ -5,7 +5,8 @@
 //! The path of a client line, in file order:
 //!
 //! - [`server`]: the mio event loop: accept, read, run pass, flush pass, close pass
-//! - [`conn`]: one connection: socket, input and output buffers, session
+//! - [`conn`]: one connection: its transport, input and output buffers
+//! - [`session`]: a connection's protocol state (name, waits, CLOCK ON)
 //! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
@@ -42,6 +43,7 @@ pub mod os;
 pub mod outbuf;
 pub mod reply;
 pub mod server;
+pub mod session;
 pub mod signals;
 pub mod state;
 pub mod store;

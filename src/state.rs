@@ -109,7 +109,7 @@ impl State {
     /// Starts feeding a joined connection its stored messages.
     pub fn start_delivery(&mut self, key: usize, delivery: Delivery) {
         if let Some(conn) = self.conns.get_mut(key) {
-            conn.delivery = Some(Box::new(delivery));
+            conn.session.delivery = Some(Box::new(delivery));
             if !self.delivering.contains(&key) {
                 self.delivering.push(key);
             }
@@ -129,7 +129,7 @@ impl State {
 
     /// The display name of a joined connection.
     pub fn name_of(&self, key: usize) -> Option<&str> {
-        self.conns.get(key).and_then(|c| c.name.as_deref())
+        self.conns.get(key).and_then(|c| c.session.name.as_deref())
     }
 
     /// The connection of an online user, by name in any case.
@@ -150,7 +150,7 @@ impl State {
             return false;
         }
         if let Some(conn) = self.conns.get_mut(key) {
-            conn.name = Some(name.to_string());
+            conn.session.name = Some(name.to_string());
             self.online.insert(folded, key);
         }
         true
@@ -158,7 +158,7 @@ impl State {
 
     /// Takes a connection offline; returns the name it had.
     pub fn part(&mut self, key: usize) -> Option<String> {
-        let name = self.conns.get_mut(key)?.name.take()?;
+        let name = self.conns.get_mut(key)?.session.name.take()?;
         self.online.remove(&names::fold(&name));
         Some(name)
     }
@@ -186,7 +186,7 @@ impl State {
     /// vector clock if that connection asked for CLOCK ON.
     pub fn deliver(&mut self, key: usize, m: &mut Outgoing) {
         let Some(conn) = self.conns.get(key) else { return };
-        let line = m.line(conn.dialect, conn.clock_on).clone();
+        let line = m.line(conn.dialect, conn.session.clock_on).clone();
         self.send_line(key, &line);
     }
 

@@ -1,12 +1,14 @@
 //! Accounts: REGISTER, and the second half of a protected JOIN.
 //!
 //! Both need Argon2id, which runs on the password worker (`auth.rs`); the
-//! functions here continue once `server.rs` has its answer.
+//! functions here continue once the loop hands them its answer
+//! ([`password_answered`]).
 
 use super::{storage, Ctx};
-use crate::auth::{Job, MAX_PASSWORD, MIN_PASSWORD};
-use crate::conn::{AuthStep, Close};
+use crate::auth::{Job, Outcome, MAX_PASSWORD, MIN_PASSWORD};
+use crate::conn::Close;
 use crate::reply::{self, Code, Error};
+use crate::session::{AuthStep, Wait};
 
 /// Wrong passwords one connection may try before it is closed.
 pub const MAX_AUTH_FAILURES: u32 = 5;
@@ -42,8 +44,8 @@ pub fn join_checked(ctx: &mut Ctx, name: &str, matched: bool) -> Result<(), Erro
         return super::session::enter(ctx, name);
     }
     let Some(conn) = ctx.state.conns.get_mut(ctx.key) else { return Ok(()) };
-    conn.auth_failures += 1;
-    let failures = conn.auth_failures;
+    conn.session.auth_failures += 1;
+    let failures = conn.session.auth_failures;
     log::info!("{}: wrong password for {name} ({failures} of {MAX_AUTH_FAILURES})", ctx.label());
     if failures >= MAX_AUTH_FAILURES {
         ctx.reply(
@@ -53,4 +55,20 @@ pub fn join_checked(ctx: &mut Ctx, name: &str, matched: bool) -> Result<(), Erro
         return Ok(());
     }
     Err(Error::new(Code::AuthFailed, format!("wrong password for {name} (attempt {failures} of {MAX_AUTH_FAILURES})")))
+}
+
+/// The password worker answered: the JOIN or REGISTER that waited for it
+/// (`step`, taken from the session) carries on; a failure is its reply.
+pub fn password_answered(ctx: &mut Ctx, step: Wait, outcome: Outcome) {
+    let result = match (step, outcome) {
+        (Wait::Auth(AuthStep::Join(name)), Outcome::Verified(ok)) => join_checked(ctx, &name, ok),
+        (Wait::Auth(AuthStep::Register), Outcome::Hashed(hash)) => registered(ctx, hash),
+        (step, outcome) => {
+            log::error!("{}: unexpected password result {outcome:?} while {step:?}", ctx.label());
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        ctx.reply(&e.line());
+    }
 }

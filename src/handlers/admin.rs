@@ -111,7 +111,7 @@ fn active_users(ctx: &AdminCtx, out: &mut Vec<String>) {
     let names = ctx.state.who();
     for name in &names {
         let Some(conn) = ctx.state.online(name).and_then(|k| ctx.state.conns.get(k)) else { continue };
-        out.push(format!("ACTIVE {name} {} {}", conn.peer, conn.joined_at.as_deref().unwrap_or("-")));
+        out.push(format!("ACTIVE {name} {} {}", conn.peer, conn.session.joined_at.as_deref().unwrap_or("-")));
     }
     out.push(format!("OK ACTIVE USERS {}", names.len()));
 }

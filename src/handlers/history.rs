@@ -10,7 +10,7 @@ pub fn history(ctx: &mut Ctx, n: Option<usize>) -> Result<(), Error> {
     let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
     let me = ctx.me();
     let messages = ctx.store.history(Some(&me), n).map_err(|e| storage("history", e))?;
-    let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.clock_on);
+    let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.session.clock_on);
     for m in &messages {
         ctx.reply(&reply::history(m, clock));
     }
@@ -28,7 +28,7 @@ pub fn clock(ctx: &mut Ctx, on: Option<bool>) -> Result<(), Error> {
         }
         Some(on) => {
             if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
-                conn.clock_on = on;
+                conn.session.clock_on = on;
             }
             ctx.reply(&reply::ok("CLOCK", if on { "ON" } else { "OFF" }));
         }

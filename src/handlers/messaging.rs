@@ -25,7 +25,7 @@ struct Recipient {
 fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
     if let Some(key) = ctx.state.online(name) {
         if let Some(conn) = ctx.state.conns.get(key) {
-            if let (Some(name), Some(id)) = (&conn.name, conn.user) {
+            if let (Some(name), Some(id)) = (&conn.session.name, conn.session.user) {
                 return Ok(Recipient { name: name.clone(), id, key: Some(key) });
             }
         }

@@ -12,13 +12,14 @@ mod history;
 mod messaging;
 mod session;
 
-pub use accounts::{join_checked, registered};
+pub use accounts::password_answered;
+pub use session::end as end_session;
 
 use crate::auth::{Job, Worker};
 use crate::command::{self, Command};
 use crate::config::Config;
-use crate::conn::{AuthStep, Wait};
 use crate::reply::{Code, Error};
+use crate::session::{AuthStep, Wait};
 use crate::state::State;
 use crate::store::{Store, StoreError};
 
@@ -54,7 +55,7 @@ impl Ctx<'_> {
     /// The caller's later lines wait until then, so replies stay in order.
     pub fn reply_after_commit(&mut self, ok: String) {
         if let Some(conn) = self.state.conns.get_mut(self.key) {
-            conn.wait = Wait::Commit;
+            conn.session.wait = Wait::Commit;
             self.after_commit.push(Durable { key: self.key, id: conn.id, ok });
         }
     }
@@ -67,7 +68,7 @@ impl Ctx<'_> {
             log::error!("password worker is gone");
             return Err(Error::new(Code::Storage, "passwords cannot be checked right now; try again later"));
         }
-        conn.wait = Wait::Auth(step);
+        conn.session.wait = Wait::Auth(step);
         Ok(())
     }
 
@@ -79,7 +80,7 @@ impl Ctx<'_> {
 
     /// The caller's user number (joined connections only, see `me`).
     pub fn my_id(&self) -> crate::clock::UserId {
-        self.state.conns.get(self.key).and_then(|c| c.user).unwrap_or(crate::clock::UserId(u32::MAX))
+        self.state.conns.get(self.key).and_then(|c| c.session.user).unwrap_or(crate::clock::UserId(u32::MAX))
     }
 
     /// How the caller is named in log lines.

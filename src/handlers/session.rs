@@ -3,11 +3,14 @@
 use super::Ctx;
 use crate::auth::Job;
 use crate::command::TABLE;
-use crate::conn::{AuthStep, Close};
+use crate::conn::Close;
 use crate::delivery::Delivery;
 use crate::message::Event;
 use crate::names::{self, NameError};
 use crate::reply::{self, Code, Error};
+use crate::session::AuthStep;
+use crate::state::State;
+use crate::store::Store;
 
 /// `JOIN <name> [password]`. A protected name has its password checked off
 /// the loop thread first (`accounts::join_checked` continues from there).
@@ -56,8 +59,8 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     let ts = ctx.state.ts();
     let id = ctx.store.user_joined(name, &ts);
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
-        conn.joined_at = Some(ts.clone());
-        conn.user = Some(id);
+        conn.session.joined_at = Some(ts.clone());
+        conn.session.user = Some(id);
     }
     log::info!("{}: joined, {} pending", ctx.label(), pending);
     ctx.reply(&reply::ok("JOIN", &format!("{name} pending={pending}")));
@@ -67,6 +70,21 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     }
     ctx.state.broadcast(Some(ctx.key), &Event::Joined { ts: &ts, name });
     Ok(())
+}
+
+/// Takes a connection's user offline, the mirror of `enter`: the name is
+/// free again, the last-seen time is saved, and with a `reason` the others
+/// get `LEFT <ts> <name> [reason]` (none when the whole server stops).
+/// Returns whether the connection had joined. Called by the loop's close
+/// pass and by shutdown, never from inside a handler.
+pub fn end(state: &mut State, store: &mut Store, key: usize, reason: Option<&str>) -> bool {
+    let Some(name) = state.part(key) else { return false };
+    let ts = state.ts();
+    store.user_left(&name, &ts);
+    if let Some(reason) = reason {
+        state.broadcast(None, &Event::Left { ts: &ts, name: &name, reason });
+    }
+    true
 }
 
 /// `LEAVE [reason]` -> `OK LEAVE`, then the connection closes; others get

@@ -4,12 +4,11 @@
 
 use super::tokens::Source;
 use super::{Server, DELIVERY_POLL_MAX, DELIVERY_POLL_MIN, DRAIN_TIME, LINES_PER_PASS, OUTPUT_PER_PASS, STAGE_TIME};
-use crate::auth::Outcome;
-use crate::conn::{AuthStep, Close, Flushed, Input, Wait, WRITE_CAP};
+use crate::conn::{Close, Flushed, Input, WRITE_CAP};
 use crate::framing::Frame;
 use crate::handlers;
-use crate::message::Event;
 use crate::reply::{Code, Error};
+use crate::session::Wait;
 use crate::state::State;
 use mio::Interest;
 use std::cmp::Reverse;
@@ -52,7 +51,7 @@ impl Server {
         let output_before = self.state.queued_lines;
         loop {
             let Some(conn) = self.state.conns.get_mut(key) else { return false };
-            if conn.closing.is_some() || conn.throttled || conn.wait != Wait::No {
+            if conn.closing.is_some() || conn.throttled || conn.session.wait != Wait::No {
                 return false;
             }
             if budget == 0 || self.state.queued_lines - output_before >= OUTPUT_PER_PASS {
@@ -120,21 +119,8 @@ impl Server {
             if conn.id != done.id {
                 continue; // that connection is gone and its slot reused
             }
-            let step = std::mem::replace(&mut conn.wait, Wait::No);
-            let mut ctx = self.ctx(done.key);
-            let result = match (step, done.outcome) {
-                (Wait::Auth(AuthStep::Join(name)), Outcome::Verified(ok)) => {
-                    handlers::join_checked(&mut ctx, &name, ok)
-                }
-                (Wait::Auth(AuthStep::Register), Outcome::Hashed(hash)) => handlers::registered(&mut ctx, hash),
-                (step, outcome) => {
-                    log::error!("#{}: unexpected password result {outcome:?} while {step:?}", done.id);
-                    Ok(())
-                }
-            };
-            if let Err(e) = result {
-                ctx.reply(&e.line());
-            }
+            let step = std::mem::replace(&mut conn.session.wait, Wait::No);
+            handlers::password_answered(&mut self.ctx(done.key), step, done.outcome);
             self.schedule_run(done.key);
         }
     }
@@ -148,7 +134,7 @@ impl Server {
             if conn.id != d.id {
                 continue;
             }
-            conn.wait = Wait::No;
+            conn.session.wait = Wait::No;
             let line = match &result {
                 Ok(()) => d.ok,
                 Err(_) => {
@@ -174,7 +160,7 @@ impl Server {
             if !step.done {
                 self.state.delivering.push(key);
             } else if let Some(conn) = self.state.conns.get_mut(key) {
-                conn.delivery = None;
+                conn.session.delivery = None;
             }
         }
         let wait = if moved { DELIVERY_POLL_MIN } else { (self.delivery_poll.1 * 2).min(DELIVERY_POLL_MAX) };
@@ -261,16 +247,14 @@ impl Server {
             crate::delivery::advance(&mut self.state, &mut self.store, key);
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             let unacked = conn
+                .session
                 .delivery
                 .as_ref()
                 .is_some_and(|d| d.awaits_ack() || (crate::delivery::keeps_feeding(Some(&why)) && !d.fed_all()));
             let done = !why.flush_first() || (conn.unsent() == 0 && !unacked) || now >= deadline;
             let label = conn.label();
-            if let Some(name) = self.state.part(key) {
+            if handlers::end_session(&mut self.state, &mut self.store, key, Some(&why.reason())) {
                 log::info!("{label}: left ({})", describe(&why));
-                let ts = self.state.ts();
-                self.store.user_left(&name, &ts);
-                self.state.broadcast(None, &Event::Left { ts: &ts, name: &name, reason: &why.reason() });
             }
             if !done {
                 self.draining.push(key); // output still going out: look again next pass

@@ -3,8 +3,8 @@
 
 use super::tokens::Source;
 use super::{Server, DELIVERY_POLL_MIN, SHUTDOWN_FLUSH};
-use crate::conn::Wait;
 use crate::message::Event;
+use crate::session::Wait;
 use mio::Events;
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,8 @@ impl Server {
         let n = self.state.broadcast(None, &Event::Notice { ts: &ts, text: "server shutting down" });
         log::info!("shutting down: told {n} user(s)");
         for (_, conn) in self.state.conns.iter_mut() {
-            conn.wait = Wait::No;
-            if let Some(d) = conn.delivery.as_mut() {
+            conn.session.wait = Wait::No;
+            if let Some(d) = conn.session.delivery.as_mut() {
                 d.stop_feeding();
             }
         }
@@ -62,9 +62,8 @@ impl Server {
             }
         }
         for key in self.state.conns.iter().map(|(k, _)| k).collect::<Vec<_>>() {
-            if let Some(name) = self.state.part(key) {
-                self.store.user_left(&name, &ts);
-            }
+            // Everyone is leaving: no LEFT to anyone.
+            crate::handlers::end_session(&mut self.state, &mut self.store, key, None);
         }
         if let Err(e) = self.store.commit() {
             log::error!("shutdown: last commit failed: {}", e.0);

@@ -51,7 +51,7 @@ impl Server {
             }
             self.join_deadlines.pop_front();
             let Some(conn) = self.state.conns.get(key) else { continue };
-            if conn.id != id || conn.name.is_some() || conn.closing.is_some() {
+            if conn.id != id || conn.session.name.is_some() || conn.closing.is_some() {
                 continue;
             }
             let err =
