@@ -16,6 +16,15 @@ use crate::outbuf::{Shared, SHARE_FROM};
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+/// Where a user is, as presence knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Where {
+    /// Joined on this server, on this connection.
+    Here(usize),
+    /// Not joined anywhere.
+    Away,
+}
+
 /// The server's connections and the name index.
 pub struct State {
     /// Every connection, keyed by its mio token.
@@ -132,6 +141,16 @@ impl State {
         self.conns.get(key).and_then(|c| c.session.name.as_deref())
     }
 
+    /// Where a user is, by name in any case: joined here (and on which
+    /// connection), or not joined (known or not is the store's to say). A
+    /// cluster adds "joined on another node" as one more variant.
+    pub fn locate(&self, name: &str) -> Where {
+        match self.online(name) {
+            Some(key) => Where::Here(key),
+            None => Where::Away,
+        }
+    }
+
     /// The connection of an online user, by name in any case.
     pub fn online(&self, name: &str) -> Option<usize> {
         self.online.get(&names::fold(name)).copied()
@@ -144,6 +163,7 @@ impl State {
 
     /// Puts a connection online under `name`; false if the name is online
     /// on another connection.
+    #[must_use]
     pub fn join(&mut self, key: usize, name: &str) -> bool {
         let folded = names::fold(name);
         if self.online.contains_key(&folded) {

@@ -55,7 +55,9 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
         log::error!("{}: cannot read {name}'s stored messages: {}", ctx.label(), e.0);
         Error::new(Code::Storage, "your stored messages cannot be read right now; try JOIN again later")
     })?;
-    ctx.state.join(ctx.key, name);
+    if !ctx.state.join(ctx.key, name) {
+        return check_free(ctx, name); // NAME_TAKEN (checked just above, so not reached)
+    }
     let ts = ctx.state.ts();
     let id = ctx.store.user_joined(name, &ts);
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
