@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chatd's performance figures, side by side with ngIRCd when asked.
 #
-#   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--runs N] [--quick]
+#   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--vs-chatd BIN] [--runs N] [--quick]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
 #   W1  100 clients each send 200 broadcasts of 64 B, 8 in flight: deliveries/s,
@@ -14,21 +14,24 @@
 # Each workload runs N times (default 3), servers alternating when compared;
 # the table shows medians. --vs-relay adds W1 and W2 against `chatd-bench
 # relay`, a bare mio relay (no parsing beyond JOIN/ALL/PING, no storage):
-# the load generator's own ceiling. Server and load generator are pinned to
+# the load generator's own ceiling. --vs-chatd BIN runs another chatd build
+# (say, main before a change) as a second server, alternating with this one.
+# Server and load generator are pinned to
 # different cores when the machine has two. Loopback only; every server is
 # started on a free port and stopped by its PID; every run has a time bound.
 # Prints figures, asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 vs=0 vs_relay=0 quick=0
+runs=3 vs=0 vs_relay=0 quick=0 other=
 while [ $# -gt 0 ]; do
     case $1 in
         --vs-ngircd) vs=1 ;;
         --runs) runs=$2; shift ;;
         --quick) quick=1 ;;
         --vs-relay) vs_relay=1 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --vs-chatd) other=$(realpath "$2"); shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -70,11 +73,13 @@ wait_port() {
     return 1
 }
 
-start_chatd() {
+start_chatd() { start_chatd_bin "$chatd"; }
+start_other() { start_chatd_bin "$other"; }
+start_chatd_bin() {
     port=$(free_port)
     rm -rf "$work/chatd" && mkdir -p "$work/chatd"
     printf 'flood_rate = 0\nmax_clients = 12000\n' >"$work/chatd/chatd.toml"
-    RUST_LOG=warn "${server_pin[@]}" "$chatd" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$port" \
+    RUST_LOG=warn "${server_pin[@]}" "$1" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$port" \
         -d "$work/chatd/chatd.db" </dev/null 2>"$work/chatd/log" &
     pid=$!
     wait_port "$port"
@@ -154,6 +159,7 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 servers=(chatd)
 [ "$vs" = 1 ] && servers+=(ngircd)
 [ "$vs_relay" = 1 ] && servers+=(relay)
+[ -n "$other" ] && servers+=(other)
 declare -A results
 for workload in W1 W2 W3 JS; do
     for r in $(seq "$runs"); do
@@ -176,6 +182,7 @@ echo
 echo "medians of $runs run(s); $(nproc) cores; $( [ ${#server_pin[@]} -gt 0 ] && echo 'server on core 0, load on core 1' || echo 'unpinned')"
 printf '%-44s' "workload"; for s in "${servers[@]}"; do printf '%16s' "${s/relay/bare relay}"; done
 [ "$vs" = 1 ] && printf '%16s' "chatd/ngircd"
+[ -n "$other" ] && printf '%16s' "chatd/other"
 echo
 row() {   # LABEL WORKLOAD FIELD SCALE
     local label=$1 w=$2 f=$3 scale=$4
@@ -189,6 +196,10 @@ row() {   # LABEL WORKLOAD FIELD SCALE
     if [ "$vs" = 1 ]; then
         if [ "${vals[chatd]}" = "-" ] || [ "${vals[ngircd]}" = "-" ]; then printf '%16s' "-"
         else awk -v a="${vals[chatd]}" -v b="${vals[ngircd]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
+    fi
+    if [ -n "$other" ]; then
+        if [ "${vals[chatd]}" = "-" ] || [ "${vals[other]}" = "-" ]; then printf '%16s' "-"
+        else awk -v a="${vals[chatd]}" -v b="${vals[other]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
     fi
     echo
 }
