@@ -17,7 +17,9 @@
 # is acknowledged). WAL_LIMIT sets wal_limit in the config (default: not
 # set, so the server's default applies; a chatd without that key refuses
 # it). CHATD=path runs that chatd binary instead of building this tree's,
-# to compare with another version.
+# to compare with another version; RUST_LOG sets the server's log level
+# (RUST_LOG=warn,chatd::store=debug shows every emptying of the WAL) and
+# KEEP_LOG=file keeps the server's log there.
 #
 # Loopback only; the server is started on a free port with a temporary
 # database and stopped by its PID; the run is bounded in time (SECONDS,
@@ -40,6 +42,7 @@ work=$(mktemp -d)
 pid=
 cleanup() {
     [ -n "$pid" ] && { kill "$pid" && wait "$pid"; } 2>/dev/null || true
+    [ -n "${KEEP_LOG:-}" ] && cp "$work/chatd.log" "$KEEP_LOG"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,7 +51,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 printf 'flood_rate = 0\n' >"$work/chatd.toml"
 [ -n "$wal_limit" ] && printf 'wal_limit = %s\n' "$wal_limit" >>"$work/chatd.toml"
 start() {
-    RUST_LOG=warn "$bin" -c "$work/chatd.toml" -l "127.0.0.1:$port" -d "$work/chatd.db" \
+    RUST_LOG=${RUST_LOG:-warn} "$bin" -c "$work/chatd.toml" -l "127.0.0.1:$port" -d "$work/chatd.db" \
         </dev/null 2>>"$work/chatd.log" &
     pid=$!
 }
@@ -158,8 +161,8 @@ while True:
         *lines, c["buf"] = c["buf"].split(b"\n")
         now = time.monotonic()
         for l in lines:
-            if not c["sent"]:
-                continue  # an event, not a reply
+            if not (l.startswith(b"OK ") or l.startswith(b"ERR ")) or not c["sent"]:
+                continue  # an event (another sender's JOINED), not a reply
             latencies.append(now - c["sent"].pop(0))
             if l + b"\n" == reply_ok:
                 acked += 1

@@ -35,10 +35,21 @@ pub struct Config {
     pub history_max: usize,
     /// Messages of HISTORY replayed after JOIN (0: none).
     pub history_on_join: usize,
+    /// Bytes the SQLite write-ahead log (`<db>-wal`) may reach; the store
+    /// checkpoints and empties it well before (see docs/storage.md).
+    pub wal_limit: u64,
 }
 
 /// The default listeners: loopback only, both address families.
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
+
+/// 64 MiB of WAL: a few seconds of the heaviest write load, so checkpoints
+/// are not constant, and small next to any disk chatd runs on.
+pub const DEFAULT_WAL_LIMIT: u64 = 64 << 20;
+
+/// The smallest `wal_limit`: one loop pass's transaction must fit in a
+/// quarter of it (where checkpointing starts) with room to spare.
+pub const MIN_WAL_LIMIT: u64 = 1 << 20;
 
 impl Default for Config {
     fn default() -> Config {
@@ -55,6 +66,7 @@ impl Default for Config {
             history_default: 20,
             history_max: 500,
             history_on_join: 0,
+            wal_limit: DEFAULT_WAL_LIMIT,
         }
     }
 }
@@ -161,6 +173,9 @@ impl Config {
         if self.history_on_join > self.history_max {
             return Err("history_on_join must not exceed history_max".into());
         }
+        if self.wal_limit < MIN_WAL_LIMIT {
+            return Err(format!("wal_limit must be at least {MIN_WAL_LIMIT} (1 MiB)"));
+        }
         Ok(())
     }
 }
@@ -210,6 +225,7 @@ mod tests {
         assert_eq!((c.max_line, c.max_clients, c.join_timeout), (1024, 10_000, 60));
         assert_eq!((c.flood_rate, c.flood_burst, c.max_sendq), (20, 40, 1_048_576));
         assert_eq!((c.history_default, c.history_max, c.history_on_join), (20, 500, 0));
+        assert_eq!(c.wal_limit, 64 * 1024 * 1024);
     }
 
     #[test]
@@ -227,8 +243,14 @@ max_sendq = 1048576
 history_default = 20
 history_max = 500
 history_on_join = 0
+wal_limit = 67108864
 "#;
         assert_eq!(from_toml(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_shipped_config_file_is_the_defaults() {
+        assert_eq!(from_toml(include_str!("../conf/chatd.toml")).unwrap(), Config::default());
     }
 
     #[test]
@@ -258,6 +280,8 @@ history_on_join = 0
     fn zero_limits_are_refused() {
         let c = Config { max_line: 0, ..Config::default() };
         assert!(c.validate().unwrap_err().contains("max_line"));
+        let c = Config { wal_limit: 4096, ..Config::default() };
+        assert!(c.validate().unwrap_err().contains("wal_limit"));
     }
 
     #[test]
