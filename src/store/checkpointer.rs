@@ -191,6 +191,7 @@ impl Checkpointer {
             unfinished: true,
             needs_truncate: true,
             failing: false,
+            sync_failing: false,
         };
         let handle = std::thread::Builder::new().name("chatd-checkpoint".into()).spawn(move || thread.run())?;
         Ok(Checkpointer { shared, thread: Some(handle) })
@@ -330,6 +331,7 @@ impl Outcome {
 
 struct Thread {
     db: Connection,
+    /// The log file, for its fsync behind a reader and its size in logs.
     wal: PathBuf,
     shared: Arc<Shared>,
     /// The loop's commit count at the last checkpoint: none since, nothing
@@ -341,8 +343,10 @@ struct Thread {
     unfinished: bool,
     /// The log file has not been truncated since the last commit.
     needs_truncate: bool,
-    /// The last checkpoint failed (logged once, until one works again).
+    /// The last checkpoint, or fsync of the log, failed (logged once,
+    /// until one works again).
     failing: bool,
+    sync_failing: bool,
 }
 
 impl Thread {
@@ -397,6 +401,18 @@ impl Thread {
         // left it if that is more (a log left by a crash has frames the
         // loop has not reported).
         let in_use = self.shared.in_use().max(if o.log > 0 { 32 + o.log as u64 * self.shared.frame } else { 0 });
+        if !o.complete() {
+            // SQLite fsyncs the log only when it has something it may copy;
+            // behind a reader's snapshot it has not, and commits made since
+            // would wait for the reader to be done to be safe on disk.
+            match std::fs::File::open(&self.wal).and_then(|f| f.sync_data()) {
+                Ok(()) => self.sync_failing = false,
+                Err(e) if !std::mem::replace(&mut self.sync_failing, true) => {
+                    log::warn!("store: fsync of {} failed (will retry): {e}", self.wal.display());
+                }
+                Err(_) => {}
+            }
+        }
         if !o.complete() && lock(&self.shared.gate).pinned {
             // A reader still holds frames, as at the last attempt: closing
             // the gate again would only slow the loop down. Again next look.
