@@ -66,6 +66,10 @@ pub const GATE_WAIT: Duration = Duration::from_millis(100);
 /// disk; if it is not enough, the loop writes on (and says so).
 pub const HARD_WAIT: Duration = Duration::from_secs(1);
 
+/// Copies at most this many times in a row, while the loop writes on,
+/// before closing the gate anyway.
+const CATCH_UP_ROUNDS: usize = 4;
+
 /// At most one warning this often that the log outgrows the disk.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -419,11 +423,32 @@ impl Thread {
             self.end_attempt(drain);
             false
         } else if drain || in_use >= soft_limit(self.shared.limit) {
+            self.catch_up(o.log);
             self.empty(drain)
         } else {
             // Incomplete: a reader held frames, maybe only the loop's
             // transaction ending as the checkpoint began. Again next look.
             o.complete()
+        }
+    }
+
+    /// Before closing the gate: if the loop committed much since the last
+    /// checkpoint began (`log` frames then; a slow fsync, or the thread
+    /// kept off the CPU), copies that too while the loop writes on, so the
+    /// copy the loop waits for stays short.
+    fn catch_up(&mut self, mut log: i64) {
+        let enough = (soft_limit(self.shared.limit) / 8).max(64 * 1024);
+        for _ in 0..CATCH_UP_ROUNDS {
+            let now = self.shared.wal_frames.load(Ordering::Relaxed) as i64;
+            // Fewer than before: the log started over meanwhile.
+            let behind = (now - log).max(0) as u64 * self.shared.frame;
+            if behind <= enough {
+                return;
+            }
+            match self.checkpoint("PASSIVE") {
+                Some(o) if o.complete() => log = o.log,
+                _ => return,
+            }
         }
     }
 
