@@ -13,10 +13,11 @@
 //! 1. Every [`WAL_POLL`] after a commit, the thread copies what is new
 //!    (a PASSIVE checkpoint, which never blocks the writer, fsyncs the log
 //!    first): little is ever left uncopied.
-//! 2. Once the log holds a quarter of `wal_limit`, it closes the *gate*:
-//!    the loop opens no new transaction (it waits at most [`GATE_WAIT`],
-//!    then writes on anyway) while one more PASSIVE copies the last few
-//!    milliseconds of commits and fsyncs.
+//! 2. Once the log holds a quarter of `wal_limit` (and, if the last copy
+//!    was slow, after copying again while the loop writes on), it closes
+//!    the *gate*: the loop opens no new transaction (it waits at most
+//!    [`GATE_WAIT`], then writes on anyway) while one more PASSIVE copies
+//!    the last few milliseconds of commits and fsyncs.
 //! 3. If the loop committed nothing meanwhile, every frame is in the
 //!    database file: a RESTART checkpoint (nothing left to copy) checks no
 //!    reader still uses the log, holding the gate's lock so the loop cannot
