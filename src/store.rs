@@ -397,8 +397,9 @@ impl Store {
         }
         // NORMAL: a commit is in the WAL (it survives chatd being killed)
         // without an fsync on the loop thread; the checkpointer thread makes
-        // it safe from a power cut within CHECKPOINT_EVERY. Autocheckpoint is
-        // off so the loop never does a checkpoint's fsyncs itself.
+        // it safe from a power cut (within WAL_POLL, a second at most).
+        // Autocheckpoint is off so the loop never does a checkpoint's
+        // fsyncs itself.
         // journal_size_limit: when this connection starts the log over (the
         // checkpointer copied all of it), a file that grew past wal_limit
         // (a reader held the log, or one huge transaction) is cut back to
@@ -1113,7 +1114,7 @@ mod tests {
         s.commit().unwrap();
         // One stored MSG per commit, as a client waiting for each reply
         // sends them: the most log per message. Unbounded, 2000 of them
-        // leave some 50 MB of log.
+        // leave some 45 MB of log.
         let mut largest = 0;
         for i in 0..2000 {
             let c = s.send_clock(alice);
