@@ -28,7 +28,17 @@ RUST_LOG=warn "$bin/chatd" -c "$work/chatd.toml" -l "127.0.0.1:$port" -d "$work/
 pid=$!
 for _ in $(seq 50); do [ -S "$work/admin.sock" ] && break; sleep 0.1; done
 
-stats() { printf 'STATS\n' | timeout 5 nc -U -N "$work/admin.sock" | grep '^OK STATS'; }
+# The STATS line, over the admin socket (python3 rather than nc, which not
+# every machine has).
+stats() {
+    timeout 5 python3 - "$work/admin.sock" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"STATS\n")
+print(next(l for l in s.makefile("rb") if l.startswith(b"OK STATS")).decode().strip())
+EOF
+}
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 
 before=$(stats)
@@ -36,10 +46,10 @@ result=$(timeout 300 "$bin/chatd-bench" -a "127.0.0.1:$port" -c "$clients" -m "$
 after=$(stats)
 
 secs=$(sed -n 's/.* secs=\([0-9.]*\).*/\1/p' <<<"$result")
-logged=$(( $(field messages <<<"$after") - $(field messages <<<"$before") ))
-commits=$(( $(field commits <<<"$after") - $(field commits <<<"$before") ))
+logged=$(( $(field messages_since_start <<<"$after") - $(field messages_since_start <<<"$before") ))
+commits=$(( $(field commits_since_start <<<"$after") - $(field commits_since_start <<<"$before") ))
 echo "$result"
-awk -v l="$logged" -v c="$commits" -v s="$secs" -v b="$(field store_bytes <<<"$after")" 'BEGIN {
+awk -v l="$logged" -v c="$commits" -v s="$secs" -v b="$(field store_bytes <<<"$after")" -v w="$(field wal_bytes <<<"$after")" 'BEGIN {
     printf "store on (WAL, group commit): %d broadcasts logged in %.2f s = %.0f logged broadcasts/s\n", l, s, l / s
-    printf "commits: %d in %.2f s = %.0f commits/s (%.1f messages per commit); store %.1f MiB\n", c, s, c / s, l / (c > 0 ? c : 1), b / 1048576
+    printf "commits: %d in %.2f s = %.0f commits/s (%.1f messages per commit); store %.1f MiB, of which WAL %.1f MiB\n", c, s, c / s, l / (c > 0 ? c : 1), b / 1048576, w / 1048576
 }'

@@ -41,10 +41,21 @@ pub struct Config {
     pub max_unlogged: usize,
     /// Bytes of such messages kept (0: none are kept).
     pub max_unlogged_bytes: usize,
+    /// Bytes the SQLite write-ahead log (`<db>-wal`) may reach; the store
+    /// checkpoints and empties it well before (see docs/storage.md).
+    pub wal_limit: u64,
 }
 
 /// The default listeners: loopback only, both address families.
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
+
+/// 64 MiB of WAL: a few seconds of the heaviest write load, so checkpoints
+/// are not constant, and small next to any disk chatd runs on.
+pub const DEFAULT_WAL_LIMIT: u64 = 64 << 20;
+
+/// The smallest `wal_limit`: one loop pass's transaction must fit in a
+/// quarter of it (where checkpointing starts) with room to spare.
+pub const MIN_WAL_LIMIT: u64 = 1 << 20;
 
 impl Default for Config {
     fn default() -> Config {
@@ -63,6 +74,7 @@ impl Default for Config {
             history_on_join: 0,
             max_unlogged: 10_000,
             max_unlogged_bytes: 16 << 20,
+            wal_limit: DEFAULT_WAL_LIMIT,
         }
     }
 }
@@ -201,6 +213,9 @@ impl Config {
         if self.history_on_join > self.history_max {
             return Err("history_on_join must not exceed history_max".into());
         }
+        if self.wal_limit < MIN_WAL_LIMIT {
+            return Err(format!("wal_limit must be at least {MIN_WAL_LIMIT} (1 MiB)"));
+        }
         Ok(())
     }
 }
@@ -251,6 +266,7 @@ mod tests {
         assert_eq!((c.flood_rate, c.flood_burst, c.max_sendq), (20, 40, 1_048_576));
         assert_eq!((c.history_default, c.history_max, c.history_on_join), (20, 500, 0));
         assert_eq!((c.max_unlogged, c.max_unlogged_bytes), (10_000, 16_777_216));
+        assert_eq!(c.wal_limit, 64 * 1024 * 1024);
     }
 
     #[test]
@@ -270,11 +286,17 @@ history_max = 500
 history_on_join = 0
 max_unlogged = 10000
 max_unlogged_bytes = 16777216
+wal_limit = 67108864
 "#;
         assert_eq!(from_toml(text).unwrap(), Config::default());
         // And the shipped file says the same.
         let shipped = include_str!("../conf/chatd.toml");
         assert_eq!(from_toml(shipped).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_shipped_config_file_is_the_defaults() {
+        assert_eq!(from_toml(include_str!("../conf/chatd.toml")).unwrap(), Config::default());
     }
 
     #[test]
@@ -329,6 +351,8 @@ max_unlogged_bytes = 16777216
     fn zero_limits_are_refused() {
         let c = Config { max_line: 0, ..Config::default() };
         assert!(c.validate().unwrap_err().contains("max_line"));
+        let c = Config { wal_limit: 4096, ..Config::default() };
+        assert!(c.validate().unwrap_err().contains("wal_limit"));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("KICK <name> [reason]", "disconnect a user"),
     ("NOTICE <text>", "send NOTICE <ts> <text> to every joined user"),
     ("HISTORY [n]", "the last n messages of the whole log (default 20)"),
-    ("STATS", "uptime, connections, joined users, messages, commits, store size"),
+    ("STATS", "uptime, connections, joined users, messages and commits since start, store and WAL size"),
     ("HELP", "this list"),
 ];
 

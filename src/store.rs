@@ -14,9 +14,12 @@
 //! Known users are also kept in memory (a few hundred bytes each), so a JOIN
 //! or a delivery never waits for a read; writes go through to SQLite.
 
+mod checkpointer;
+
 use crate::clock::{Clock, Clocks, UserId};
 pub use crate::message::{Message, MessageKind as Kind};
 use crate::names;
+use checkpointer::Checkpointer;
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -69,6 +72,13 @@ const MIGRATIONS: &[Migration] = &[
     // 2: users get a stable number, and vector clocks are stored compactly
     // by those numbers (see `encode_clock`).
     Migration::Code(migrate_to_compact_clocks),
+    // 3: the index HISTORY uses to find broadcasts holds broadcasts only.
+    // It held every message, so each stored MSG or MCAST rewrote one of
+    // its pages too: a sixth of the WAL a one-message commit writes.
+    Migration::Sql(
+        "DROP INDEX messages_broadcasts;
+         CREATE INDEX messages_broadcasts ON messages(kind, id) WHERE kind = 'ALL';",
+    ),
 ];
 
 /// Schema 2: `users.id`; users' clocks move to their own table, `clocks`;
@@ -259,7 +269,8 @@ pub struct Store {
     /// Since start: messages logged and transactions committed.
     pub messages_logged: u64,
     pub commits: u64,
-    /// The thread that flushes the WAL to disk every CHECKPOINT_EVERY.
+    /// The thread that flushes the WAL to disk and keeps it under
+    /// `wal_limit` (store/checkpointer.rs).
     checkpointer: Option<Checkpointer>,
     /// Each user's place in name order (index: UserId), for writing clocks
     /// sorted by name; worked out again when users were added.
@@ -302,55 +313,27 @@ impl DirtySet {
     }
 }
 
-/// How often the WAL is made safe on disk (fsync) and copied into the
-/// database file: the most a power cut can take back of what was committed.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// A thread with its own connection that checkpoints the WAL every
-/// CHECKPOINT_EVERY, so the fsyncs never run on the event loop.
-struct Checkpointer {
-    stop: std::sync::mpsc::Sender<()>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> std::io::Result<Checkpointer> {
-        let db = Connection::open(path).map_err(std::io::Error::other)?;
-        db.busy_timeout(Duration::from_secs(1)).map_err(std::io::Error::other)?;
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new().name("chatd-checkpoint".into()).spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
-                // PASSIVE: copy what no reader still needs, never block the writer.
-                if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    log::warn!("store: checkpoint failed (will retry): {e}");
-                }
-            }
-        })?;
-        Ok(Checkpointer { stop, thread: Some(thread) })
-    }
-}
-
-impl Drop for Checkpointer {
+impl Drop for Store {
+    /// Stops the checkpointer first (after removing the commit hook that
+    /// reports to it): the main connection is then the last one, and
+    /// closing it checkpoints the WAL fully and removes it.
     fn drop(&mut self) {
-        let _ = self.stop.send(());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(c) = self.checkpointer.take() {
+            c.unwatch(&self.db);
         }
     }
 }
 
-impl Drop for Store {
-    /// Stops the checkpointer first: the main connection is then the last
-    /// one, and closing it checkpoints the WAL fully and removes it.
-    fn drop(&mut self) {
-        self.checkpointer = None;
-    }
-}
-
 impl Store {
-    /// Opens (creating if needed) and migrates the database. Refuses a file
-    /// that is not a chatd database or comes from a newer chatd.
+    /// Opens (creating if needed) and migrates the database, with the
+    /// default `wal_limit`. Refuses a file that is not a chatd database or
+    /// comes from a newer chatd.
     pub fn open(path: &Path) -> std::result::Result<Store, String> {
+        Store::open_with(path, crate::config::DEFAULT_WAL_LIMIT)
+    }
+
+    /// [`Store::open`], keeping the write-ahead log under `wal_limit` bytes.
+    pub fn open_with(path: &Path, wal_limit: u64) -> std::result::Result<Store, String> {
         let shown = path.display();
         let db = Connection::open(path).map_err(|e| format!("cannot open database {shown}: {e}"))?;
         let check = |e: rusqlite::Error| format!("cannot use database {shown}: {e}");
@@ -372,12 +355,21 @@ impl Store {
         }
         // NORMAL: a commit is in the WAL (it survives chatd being killed)
         // without an fsync on the loop thread; the checkpointer thread makes
-        // it safe from a power cut within CHECKPOINT_EVERY. Autocheckpoint is
-        // off so the loop never does a checkpoint's fsyncs itself.
+        // it safe from a power cut (within WAL_POLL, a second at most).
+        // Autocheckpoint is off so the loop never does a checkpoint's
+        // fsyncs itself.
+        // journal_size_limit: when this connection starts the log over (the
+        // checkpointer copied all of it), a file that grew past wal_limit
+        // (a reader held the log, or one huge transaction) is cut back to
+        // it. Below that the file is reused as it is: cutting it costs
+        // milliseconds on the loop, and it is only regrown.
         // Foreign keys are switched on after the migrations, which may
         // rebuild a table that others refer to (SQLite's documented way).
-        db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = OFF;")
-            .map_err(check)?;
+        db.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {wal_limit};
+             PRAGMA foreign_keys = OFF;"
+        ))
+        .map_err(check)?;
         db.busy_timeout(BUSY_TIMEOUT).map_err(check)?;
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let step = |db: &Connection| {
@@ -416,8 +408,10 @@ impl Store {
             name_ranks: std::cell::RefCell::new(Vec::new()),
         };
         store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
-        store.checkpointer =
-            Some(Checkpointer::start(path).map_err(|e| format!("cannot start the checkpoint thread: {e}"))?);
+        let checkpointer =
+            Checkpointer::start(path, wal_limit).map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        checkpointer.watch(&store.db);
+        store.checkpointer = Some(checkpointer);
         Ok(store)
     }
 
@@ -472,6 +466,10 @@ impl Store {
         }
         let result = (|| {
             if !self.in_tx {
+                // May wait briefly while the checkpointer empties the WAL.
+                if let Some(c) = &self.checkpointer {
+                    c.before_write();
+                }
                 self.db.execute_batch("BEGIN")?;
                 self.in_tx = true;
             }
@@ -534,6 +532,9 @@ impl Store {
             }
         }
         self.in_tx = false;
+        if let Some(c) = &self.checkpointer {
+            c.after_write();
+        }
         match &result {
             Ok(()) if saving => {
                 if self.retry_at.take().is_some() {
@@ -913,12 +914,20 @@ impl Store {
 
     /// Bytes on disk: the database file and its write-ahead log.
     pub fn size_bytes(&self) -> u64 {
-        let size = |suffix: &str| {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-        };
-        size("") + size("-wal")
+        self.file_size("") + self.wal_bytes()
+    }
+
+    /// Bytes of the write-ahead log (`<db>-wal`) on disk now.
+    pub fn wal_bytes(&self) -> u64 {
+        self.file_size("-wal")
+    }
+
+    /// Size of the database file with `suffix` added to its name; 0 if
+    /// there is none (no WAL after a clean close).
+    fn file_size(&self, suffix: &str) -> u64 {
+        let mut p = self.path.clone().into_os_string();
+        p.push(suffix);
+        std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
     }
 }
 
@@ -1328,6 +1337,69 @@ mod tests {
         let texts: Vec<String> = s.pending_after("c", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["waiting"]);
         assert_eq!(s.history(Some("a"), 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_wal_stays_bounded_under_back_to_back_commits_and_shrinks_when_idle() {
+        let p = temp_db("wal");
+        let wal = format!("{}-wal", p.display());
+        let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let limit = crate::config::MIN_WAL_LIMIT;
+        let mut s = Store::open_with(&p, limit).unwrap();
+        let alice = s.user_joined("alice", "t");
+        s.user_joined("bob", "t");
+        s.commit().unwrap();
+        // One stored MSG per commit, as a client waiting for each reply
+        // sends them: the most log per message. Unbounded, 2000 of them
+        // leave some 45 MB of log.
+        let mut largest = 0;
+        for i in 0..2000 {
+            let c = s.send_clock(alice);
+            s.clock_sent(alice, &c);
+            let id = s
+                .log_message(&msg(Kind::Msg, "alice", "bob", &format!("number {i}")), &["alice".into(), "bob".into()])
+                .unwrap();
+            s.add_pending("bob", id).unwrap();
+            s.commit().expect("a checkpoint never makes a commit fail");
+            largest = largest.max(size());
+        }
+        // Generous: the loop stops at three quarters of the limit, and
+        // only a disk stalled for a second lets it write on.
+        assert!(largest <= 2 * limit, "the WAL reached {largest} bytes with wal_limit {limit}");
+        assert_eq!(s.pending_count("bob").unwrap(), 2000);
+        // Idle: the file is truncated within about IDLE_TRUNCATE.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(size(), 0, "an idle store keeps no log");
+        drop(s);
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.pending_count("bob").unwrap(), 2000, "everything is in the database file");
+    }
+
+    #[test]
+    fn only_broadcasts_are_in_the_broadcast_index_and_history_still_uses_it() {
+        let p = temp_db("bindex");
+        let mut s = Store::open(&p).unwrap();
+        s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
+        s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
+        s.commit().unwrap();
+        let sql: String =
+            s.db.query_row("SELECT sql FROM sqlite_master WHERE name = 'messages_broadcasts'", [], |r| r.get(0))
+                .unwrap();
+        assert!(sql.ends_with("WHERE kind = 'ALL'"), "{sql}");
+        // HISTORY's broadcast lookup reads the index alone, as before.
+        let plan: Vec<String> =
+            s.db.prepare("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE kind = 'ALL' ORDER BY id DESC LIMIT 20")
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+        assert!(plan.iter().any(|l| l.contains("COVERING INDEX messages_broadcasts")), "{plan:?}");
+        let texts: Vec<String> = s.history(Some("c"), 10).unwrap().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, ["hi all"]);
     }
 
     #[test]

@@ -85,15 +85,19 @@ pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
             Outcome::Continue
         }
         AdminCommand::Stats => {
+            // Counters say they count since start; sizes are of the files
+            // now (the database and its log, then the log alone).
             out.push(format!(
-                "OK STATS uptime={}s connections={} joined={} messages={} commits={} unlogged={} store_bytes={}",
+                "OK STATS uptime={}s connections={} joined={} messages_since_start={} commits_since_start={} \
+                 unlogged={} store_bytes={} wal_bytes={}",
                 ctx.started.elapsed().as_secs(),
                 ctx.state.conns.len(),
                 ctx.state.joined_count(),
                 ctx.store.messages_logged,
                 ctx.store.commits,
                 ctx.store.unlogged(),
-                ctx.store.size_bytes()
+                ctx.store.size_bytes(),
+                ctx.store.wal_bytes()
             ));
             Outcome::Continue
         }

@@ -53,7 +53,7 @@ impl Server {
                 .register(&mut l.socket, Source::Listener(i).token(), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
-        let store = Store::open(&config.db).map_err(StartError)?;
+        let store = Store::open_with(&config.db, config.wal_limit).map_err(StartError)?;
         let mut admin = match &config.admin_socket {
             Some(path) => Some(AdminSocket::bind(path).map_err(StartError)?),
             None => None,

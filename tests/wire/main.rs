@@ -65,6 +65,7 @@ mod store_passwords;
 mod store_refuse_start;
 mod store_reply_order;
 mod store_restart;
+mod store_wal;
 mod systemd;
 mod telnet;
 mod text_safety;
