@@ -7,8 +7,9 @@
 //! must keep the promises the handlers rely on.
 #![no_main]
 
-use chatd::command::{parse, Command, MAX_MCAST};
+use chatd::command::{lookup, parse, Command, Parsed, Spec, MAX_MCAST};
 use chatd::framing::{decode_all, Frame};
+use chatd::reply::Code;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,8 +24,17 @@ fuzz_target!(|data: &[u8]| {
 fn check(line: &str) {
     for joined in [false, true] {
         match parse(line, joined) {
-            Ok(cmd) => check_command(&cmd, joined, line),
+            Ok(Parsed { spec, command }) => {
+                let named = row_named_by(line);
+                assert!(named.is_some_and(|row| std::ptr::eq(row, spec)), "{line:?} ran the row of {}", spec.name);
+                // The table's needs column, not a copy of it.
+                assert!(joined || !spec.needs_join(), "{command:?} accepted before JOIN from {line:?}");
+                check_command(&command);
+            }
             Err(e) => {
+                if e.code == Code::NotJoined {
+                    assert!(!joined && row_named_by(line).is_some_and(Spec::needs_join), "{e} for {line:?}");
+                }
                 // One wire line, whatever the input held.
                 let wire = e.line();
                 assert!(wire.ends_with("\r\n"), "{wire:?}");
@@ -36,14 +46,20 @@ fn check(line: &str) {
     }
 }
 
+/// The table row a line's first word names, found as protocol section 2
+/// says (blanks before it skipped, control characters removed from it),
+/// independently of `parse`.
+fn row_named_by(line: &str) -> Option<&'static Spec> {
+    let word = line.trim_start_matches([' ', '\t']).split([' ', '\t']).next().unwrap_or_default();
+    lookup(&chatd::text::sanitize(word))
+}
+
 fn is_word(s: &str) -> bool {
     !s.is_empty() && !s.contains([' ', '\t'])
 }
 
-fn check_command(cmd: &Command, joined: bool, line: &str) {
-    let needs_join =
-        !matches!(cmd, Command::Join { .. } | Command::Leave { .. } | Command::Help { .. } | Command::Ping { .. });
-    assert!(joined || !needs_join, "{cmd:?} accepted before JOIN from {line:?}");
+/// The promises each command's handler relies on.
+fn check_command(cmd: &Command) {
     match cmd {
         Command::Join { name, password } => {
             assert!(is_word(name), "{cmd:?}");

@@ -91,7 +91,7 @@ impl Ctx<'_> {
 /// Runs one client line.
 pub fn dispatch(ctx: &mut Ctx, line: &str) {
     let joined = ctx.state.name_of(ctx.key).is_some();
-    let result = command::parse(line, joined).and_then(|cmd| match cmd {
+    let result = command::parse(line, joined).and_then(|parsed| match parsed.command {
         Command::Join { name, password } => session::join(ctx, &name, password),
         Command::Leave { reason } => session::leave(ctx, reason.as_deref()),
         Command::Who => session::who(ctx),
@@ -116,7 +116,7 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
 fn clean_text(text: &str, command: &str) -> Result<String, Error> {
     let clean = crate::text::sanitize_nonblank(text).map(|t| t.trim_start_matches([' ', '\t']).to_string());
     clean.ok_or_else(|| match command::lookup(command) {
-        Some(spec) => command::syntax(spec),
+        Some(spec) => command::syntax(spec.usage),
         None => Error::new(Code::Syntax, "text is empty"),
     })
 }
