@@ -1,6 +1,6 @@
 //! Reading back: HISTORY and CLOCK.
 
-use super::{storage, Caller, Ctx};
+use super::{unreadable, Caller, Ctx};
 use crate::reply::{self, Error};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
@@ -8,7 +8,7 @@ use crate::reply::{self, Error};
 /// at history_max. (history_on_join's replay is in `delivery.rs`.)
 pub fn history(ctx: &mut Ctx, me: &Caller, n: Option<usize>) -> Result<(), Error> {
     let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
-    let messages = ctx.store.history(Some(&me.name), n).map_err(|e| storage("history", e))?;
+    let messages = ctx.store.history(Some(&me.name), n).map_err(|e| unreadable(ctx, "history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.clock_on);
     for m in &messages {
         ctx.reply(&reply::history(m, clock));

@@ -140,7 +140,14 @@ fn clean_text(text: &str, spec: &Spec) -> Result<String, Error> {
     clean.ok_or_else(|| command::syntax(spec.usage))
 }
 
-/// `ERR STORAGE` for a failed store operation (already logged by the store).
+/// `ERR STORAGE` for a failed write (the store has logged it).
 fn storage(what: &str, _e: StoreError) -> Error {
     Error::new(Code::Storage, format!("{what} could not be saved; the server's storage is failing"))
+}
+
+/// `ERR STORAGE` for a failed read. The store logs failed writes but not
+/// reads, so the log line, naming the connection, is written here.
+fn unreadable(ctx: &Ctx, what: &str, e: StoreError) -> Error {
+    log::error!("{}: cannot read {what}: {}", ctx.label(), e.0);
+    Error::new(Code::Storage, format!("{what} cannot be read right now; the server's storage is failing"))
 }
