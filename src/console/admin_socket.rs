@@ -120,8 +120,12 @@ impl Drop for AdminSocket {
 }
 
 fn with_umask<T>(mask: libc::mode_t, f: impl FnOnce() -> T) -> T {
-    // SAFETY: umask only swaps the process file-creation mask. chatd's other
-    // threads (password worker, stdin reader) create no files.
+    // SAFETY: umask only swaps the process file-creation mask; no memory is
+    // involved. The mask is process-wide, so a file another thread created
+    // meanwhile would get mode 0600 at most, never a wider one. This runs at
+    // start-up (`Server::bind`), before the password worker and the stdin
+    // reader exist; the store's checkpoint thread is already running, but it
+    // only checkpoints the WAL, into files that exist already.
     let old = unsafe { libc::umask(mask) };
     let result = f();
     // SAFETY: as above, restoring the previous mask.
