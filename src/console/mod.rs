@@ -4,7 +4,7 @@
 //! Two sources feed the same commands: standard input (`stdin.rs`, a small
 //! thread that wakes the loop) and the optional admin Unix socket
 //! (`admin_socket.rs`, connections that live in the loop beside the
-//! clients). `server.rs` hands each of their lines to `handlers/admin.rs`,
+//! clients). `server.rs` hands each of their lines to `handlers/console.rs`,
 //! which parses it here and carries it out.
 
 mod admin_socket;

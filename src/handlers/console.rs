@@ -20,15 +20,19 @@ pub enum Outcome {
 }
 
 /// What a console command may touch.
-pub struct AdminCtx<'a> {
+pub struct ConsoleCtx<'a> {
     pub state: &'a mut State,
     pub store: &'a mut Store,
     pub config: &'a Config,
     pub started: Instant,
 }
 
+/// The old name, which `server.rs` still uses; remove it once the server
+/// names `ConsoleCtx`.
+pub type AdminCtx<'a> = ConsoleCtx<'a>;
+
 /// Runs one console line; returns the reply lines and what to do next.
-pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
+pub fn run(ctx: &mut ConsoleCtx, line: &str) -> (Vec<String>, Outcome) {
     let cmd = match crate::console::parse(line) {
         Ok(cmd) => cmd,
         Err((code, text)) => return (vec![format!("ERR {code} {text}")], Outcome::Continue),
@@ -106,7 +110,7 @@ pub fn run(ctx: &mut AdminCtx, line: &str) -> (Vec<String>, Outcome) {
 }
 
 /// `ACTIVE <name> <address> <joined-at>` per joined user, sorted by name.
-fn active_users(ctx: &AdminCtx, out: &mut Vec<String>) {
+fn active_users(ctx: &ConsoleCtx, out: &mut Vec<String>) {
     let names = ctx.state.who();
     for name in &names {
         let Some(conn) = ctx.state.online(name).and_then(|k| ctx.state.conns.get(k)) else { continue };
@@ -116,7 +120,7 @@ fn active_users(ctx: &AdminCtx, out: &mut Vec<String>) {
 }
 
 /// `USER <name> last_seen=<ts|online> password=<yes|no>` per known user.
-fn users(ctx: &AdminCtx, out: &mut Vec<String>) {
+fn users(ctx: &ConsoleCtx, out: &mut Vec<String>) {
     let users = ctx.store.users();
     for u in &users {
         let seen = if ctx.state.online(&u.name).is_some() { "online" } else { u.last_seen.as_str() };
@@ -127,7 +131,7 @@ fn users(ctx: &AdminCtx, out: &mut Vec<String>) {
 }
 
 /// Disconnects a user; they get a NOTICE first, the others `LEFT ... kicked`.
-fn kick(ctx: &mut AdminCtx, name: &str, reason: Option<String>) -> String {
+fn kick(ctx: &mut ConsoleCtx, name: &str, reason: Option<String>) -> String {
     let Some(key) = ctx.state.online(name) else {
         return format!("ERR NO_SUCH_USER {name} is not online");
     };
