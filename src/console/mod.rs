@@ -1,11 +1,17 @@
-//! The server console (protocol section 8): operator commands and how they
-//! parse.
+//! The server console (protocol section 8): the operator's commands, in
+//! one table, and how a line parses against it.
 //!
 //! Two sources feed the same commands: standard input (`stdin.rs`, a small
 //! thread that wakes the loop) and the optional admin Unix socket
 //! (`admin_socket.rs`, connections that live in the loop beside the
 //! clients). `server.rs` hands each of their lines to `handlers/console.rs`,
 //! which parses it here and carries it out.
+//!
+//! [`TABLE`] works as the client's (`command.rs`) does, and shares its
+//! [`Arity`] and [`Args`] cursor: one row per command with its words,
+//! arity, usage, HELP text and the builder of its [`Command`], whose one
+//! handler is the matching arm in `handlers/console.rs`. Unlike the client,
+//! words are separated by any whitespace, and a command may be two words.
 
 mod admin_socket;
 mod stdin;
@@ -13,12 +19,15 @@ mod stdin;
 pub use admin_socket::{AdminConn, AdminSocket};
 pub use stdin::{spawn_stdin, StdinEvent};
 
+use crate::command::{self, Args, Arity};
+use crate::reply::{Code, Error};
+
 /// Longest operator line, on stdin and on the admin socket.
 pub const CONSOLE_MAX_LINE: usize = 4096;
 
-/// An operator command.
+/// An operator command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminCommand {
+pub enum Command {
     Exit,
     ActiveUsers,
     DeleteBackup,
@@ -30,94 +39,159 @@ pub enum AdminCommand {
     Help,
 }
 
-/// The console's commands, for HELP: (usage, what it does).
-pub const HELP: &[(&str, &str)] = &[
-    ("EXIT", "tell every user, flush, close the store, exit 0"),
-    ("ACTIVE USERS", "list joined users: name, address, joined-at"),
-    ("DELETE BACKUP", "delete the conversation log, keeping messages still waiting for offline users"),
-    ("USERS", "list every known user: last seen, password set"),
-    ("KICK <name> [reason]", "disconnect a user"),
-    ("NOTICE <text>", "send NOTICE <ts> <text> to every joined user"),
-    ("HISTORY [n]", "the last n messages of the whole log (default 20)"),
-    ("STATS", "uptime, connections, joined users, messages, commits, store size"),
-    ("HELP", "this list"),
+/// One row of the console table.
+#[derive(Debug)]
+pub struct Spec {
+    /// The command, upper case: one word, or two (`ACTIVE USERS`), which
+    /// must then be the whole line.
+    pub name: &'static str,
+    pub arity: Arity,
+    /// Shown in `ERR SYNTAX` and HELP.
+    pub usage: &'static str,
+    /// What it does, for HELP.
+    pub help: &'static str,
+    /// Builds the command from its arguments (already counted by `arity`).
+    build: fn(&mut Args<'_>) -> Result<Command, Error>,
+}
+
+/// Every console command, in HELP order.
+#[rustfmt::skip]
+pub static TABLE: &[Spec] = &[
+    Spec { name: "EXIT", arity: Arity::words(0, 0),
+        usage: "EXIT", help: "tell every user, flush, close the store, exit 0",
+        build: |_| Ok(Command::Exit) },
+    Spec { name: "ACTIVE USERS", arity: Arity::words(0, 0),
+        usage: "ACTIVE USERS", help: "list joined users: name, address, joined-at",
+        build: |_| Ok(Command::ActiveUsers) },
+    Spec { name: "DELETE BACKUP", arity: Arity::words(0, 0),
+        usage: "DELETE BACKUP", help: "delete the conversation log, keeping messages still waiting for offline users",
+        build: |_| Ok(Command::DeleteBackup) },
+    Spec { name: "USERS", arity: Arity::words(0, 0),
+        usage: "USERS", help: "list every known user: last seen, password set",
+        build: |_| Ok(Command::Users) },
+    Spec { name: "KICK", arity: Arity::text(1, 2),
+        usage: "KICK <name> [reason]", help: "disconnect a user",
+        build: |a| Ok(Command::Kick { name: a.word()?.into(), reason: a.optional_text().map(str::trim).filter(|r| !r.is_empty()).map(String::from) }) },
+    Spec { name: "NOTICE", arity: Arity::text(1, 1),
+        usage: "NOTICE <text>", help: "send NOTICE <ts> <text> to every joined user",
+        build: |a| Ok(Command::Notice { text: a.text()?.into() }) },
+    Spec { name: "HISTORY", arity: Arity::words(0, 1),
+        usage: "HISTORY [n]", help: "the last n messages of the whole log (default 20)",
+        build: |a| Ok(Command::History { n: a.optional(command::count)? }) },
+    Spec { name: "STATS", arity: Arity::words(0, 0),
+        usage: "STATS", help: "uptime, connections, joined users, messages, commits, store size",
+        build: |_| Ok(Command::Stats) },
+    // HELP has always ignored what follows it rather than refuse it.
+    Spec { name: "HELP", arity: Arity::text(0, 1),
+        usage: "HELP", help: "this list",
+        build: |a| { let _ignored = a.optional_text(); Ok(Command::Help) } },
 ];
 
-/// Parses a console line. Words are case-insensitive; `Err` is the text of
-/// an `ERR` reply.
-pub fn parse(line: &str) -> Result<AdminCommand, (&'static str, String)> {
+/// A line that passed its row: the row, for handlers that cite its usage,
+/// and the command built from it.
+#[derive(Debug)]
+pub struct Parsed {
+    pub spec: &'static Spec,
+    pub command: Command,
+}
+
+/// Parses a console line. Words are case-insensitive and separated by any
+/// whitespace; `Err` is the `ERR` reply.
+pub fn parse(line: &str) -> Result<Parsed, Error> {
     let line = line.trim();
-    let (word, rest) = match line.split_once(char::is_whitespace) {
-        Some((w, r)) => (w, r.trim_start()),
-        None => (line, ""),
-    };
-    let syntax = |usage: &str| ("SYNTAX", format!("usage: {usage}"));
-    let no_args = |cmd: AdminCommand, usage: &str| if rest.is_empty() { Ok(cmd) } else { Err(syntax(usage)) };
-    match word.to_ascii_uppercase().as_str() {
-        "EXIT" => no_args(AdminCommand::Exit, "EXIT"),
-        "ACTIVE" if rest.eq_ignore_ascii_case("users") => Ok(AdminCommand::ActiveUsers),
-        "DELETE" if rest.eq_ignore_ascii_case("backup") => Ok(AdminCommand::DeleteBackup),
-        "USERS" => no_args(AdminCommand::Users, "USERS"),
-        "STATS" => no_args(AdminCommand::Stats, "STATS"),
-        "HELP" => Ok(AdminCommand::Help),
-        "KICK" => {
-            let (name, reason) = match rest.split_once(char::is_whitespace) {
-                Some((n, r)) => (n, Some(r.trim().to_string()).filter(|r| !r.is_empty())),
-                None => (rest, None),
-            };
-            if name.is_empty() {
-                return Err(syntax("KICK <name> [reason]"));
-            }
-            Ok(AdminCommand::Kick { name: name.to_string(), reason })
-        }
-        "NOTICE" if !rest.is_empty() => Ok(AdminCommand::Notice { text: rest.to_string() }),
-        "NOTICE" => Err(syntax("NOTICE <text>")),
-        "HISTORY" if rest.is_empty() => Ok(AdminCommand::History { n: None }),
-        "HISTORY" => match rest.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(AdminCommand::History { n: Some(n) }),
-            _ => Err(syntax("HISTORY [n]")),
-        },
-        _ => Err((
-            "UNKNOWN_COMMAND",
-            format!("{word} {rest} is not a console command; HELP lists them").replace("  ", " "),
-        )),
+    let (word, rest) = command::split_word(line, char::is_whitespace);
+    for spec in TABLE {
+        let args = match spec.name.split_once(' ') {
+            Some((first, second)) if word.eq_ignore_ascii_case(first) && rest.eq_ignore_ascii_case(second) => "",
+            None if word.eq_ignore_ascii_case(spec.name) => rest,
+            _ => continue,
+        };
+        let mut args = Args::split(args, spec.arity, spec.usage, char::is_whitespace)?;
+        let command = (spec.build)(&mut args)?;
+        args.finish()?;
+        return Ok(Parsed { spec, command });
     }
+    let text = format!("{word} {rest} is not a console command; HELP lists them").replace("  ", " ");
+    Err(Error::new(Code::UnknownCommand, text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn cmd(line: &str) -> Result<Command, Error> {
+        parse(line).map(|p| p.command)
+    }
+
+    fn err(line: &str) -> Error {
+        parse(line).expect_err(line)
+    }
+
     #[test]
     fn commands_are_case_insensitive() {
-        assert_eq!(parse("exit"), Ok(AdminCommand::Exit));
-        assert_eq!(parse("Active Users"), Ok(AdminCommand::ActiveUsers));
-        assert_eq!(parse("delete   backup"), Ok(AdminCommand::DeleteBackup));
-        assert_eq!(parse("stats"), Ok(AdminCommand::Stats));
+        assert_eq!(cmd("exit"), Ok(Command::Exit));
+        assert_eq!(cmd("Active Users"), Ok(Command::ActiveUsers));
+        assert_eq!(cmd("delete   backup"), Ok(Command::DeleteBackup));
+        assert_eq!(cmd("stats"), Ok(Command::Stats));
     }
 
     #[test]
     fn kick_takes_a_name_and_optional_reason() {
-        assert_eq!(parse("KICK bob"), Ok(AdminCommand::Kick { name: "bob".into(), reason: None }));
+        assert_eq!(cmd("KICK bob"), Ok(Command::Kick { name: "bob".into(), reason: None }));
         assert_eq!(
-            parse("kick bob  too loud"),
-            Ok(AdminCommand::Kick { name: "bob".into(), reason: Some("too loud".into()) })
+            cmd("kick bob  too loud"),
+            Ok(Command::Kick { name: "bob".into(), reason: Some("too loud".into()) })
         );
-        assert_eq!(parse("KICK").unwrap_err().0, "SYNTAX");
+        assert_eq!(
+            cmd("KICK\tbob\u{3000}too  loud "),
+            Ok(Command::Kick { name: "bob".into(), reason: Some("too  loud".into()) })
+        );
+        assert_eq!(err("KICK"), Error::new(Code::Syntax, "usage: KICK <name> [reason]"));
     }
 
     #[test]
     fn notice_and_history_arguments() {
-        assert_eq!(parse("NOTICE back in 5"), Ok(AdminCommand::Notice { text: "back in 5".into() }));
-        assert_eq!(parse("NOTICE").unwrap_err().0, "SYNTAX");
-        assert_eq!(parse("HISTORY 3"), Ok(AdminCommand::History { n: Some(3) }));
-        assert_eq!(parse("HISTORY x").unwrap_err().0, "SYNTAX");
+        assert_eq!(cmd("NOTICE back in 5"), Ok(Command::Notice { text: "back in 5".into() }));
+        assert_eq!(err("NOTICE"), Error::new(Code::Syntax, "usage: NOTICE <text>"));
+        assert_eq!(cmd("HISTORY 3"), Ok(Command::History { n: Some(3) }));
+        assert_eq!(cmd("HISTORY"), Ok(Command::History { n: None }));
+        for bad in ["HISTORY x", "HISTORY 0", "HISTORY 5 6"] {
+            assert_eq!(err(bad), Error::new(Code::Syntax, "usage: HISTORY [n]"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn help_ignores_what_follows_it() {
+        assert_eq!(cmd("HELP"), Ok(Command::Help));
+        assert_eq!(cmd("help me  please"), Ok(Command::Help));
     }
 
     #[test]
     fn unknown_words_are_refused() {
-        assert_eq!(parse("ACTIVE").unwrap_err().0, "UNKNOWN_COMMAND");
-        assert_eq!(parse("REBOOT").unwrap_err().0, "UNKNOWN_COMMAND");
-        assert_eq!(parse("EXIT now").unwrap_err().0, "SYNTAX");
+        assert_eq!(err("ACTIVE").code, Code::UnknownCommand);
+        assert_eq!(err("REBOOT").code, Code::UnknownCommand);
+        assert_eq!(err("EXIT now"), Error::new(Code::Syntax, "usage: EXIT"));
+    }
+
+    #[test]
+    fn a_two_word_command_is_the_whole_line() {
+        let unknown = |text: &str| Error::new(Code::UnknownCommand, text);
+        assert_eq!(err("ACTIVE"), unknown("ACTIVE is not a console command; HELP lists them"));
+        assert_eq!(err("active users now"), unknown("active users now is not a console command; HELP lists them"));
+        assert_eq!(
+            err("DELETE  the   backup"),
+            unknown("DELETE the  backup is not a console command; HELP lists them")
+        );
+    }
+
+    #[test]
+    fn every_command_has_usage_and_help() {
+        for s in TABLE {
+            assert!(s.usage.starts_with(s.name) && !s.help.is_empty(), "{}", s.name);
+            assert_eq!(
+                parse(s.name).map(|p| p.spec.name),
+                if s.arity.min == 0 { Ok(s.name) } else { Err(err(s.name)) }
+            );
+        }
     }
 }
