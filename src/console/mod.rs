@@ -12,6 +12,8 @@
 //! arity, usage, HELP text and the builder of its [`Command`], whose one
 //! handler is the matching arm in `handlers/console.rs`. Unlike the client,
 //! words are separated by any whitespace, and a command may be two words.
+//! The README, `docs/protocol.md` and the fuzz target name every command;
+//! the wire test `command_table.rs` holds them to this table.
 
 mod admin_socket;
 mod stdin;
