@@ -1,9 +1,18 @@
 //! Commands: a line -> a [`Command`], through one table (protocol section 2).
 //!
-//! [`TABLE`] holds every command's name, arity, whether it needs a JOIN first,
-//! its usage and its HELP text. [`parse`] checks a line against it once, so the
-//! handlers in `handlers/` can trust what they get. Pure: no I/O, no state
-//! beyond "has this connection joined".
+//! [`TABLE`] is the single source for every client command: its name, how
+//! its arguments are cut ([`Arity`]), who may send it ([`Needs`]), its usage
+//! and HELP text, and how its [`Command`] is built from the arguments, read
+//! in order through an [`Args`] cursor. [`parse`] checks a line against its
+//! row once, so the handlers in `handlers/` can trust what they get; each
+//! `Command` variant has exactly one handler (`handlers::dispatch`, an
+//! exhaustive match the compiler checks). Pure: no I/O, no state beyond "has
+//! this connection joined".
+//!
+//! Adding a command takes three places: its variant and row here, its
+//! handler (with the dispatch arm that names it), and its reply in
+//! `reply.rs`. The README, `docs/protocol.md` and the fuzz target name it
+//! too; the wire test `command_table.rs` fails until they do.
 
 use crate::reply::{Code, Error};
 
@@ -42,20 +51,47 @@ pub enum Command {
     Ping { token: Option<String> },
 }
 
-/// Which command a table row builds.
+/// Who may send a command. An enum rather than a bool: peers of another
+/// kind (an IRC listener, cluster nodes) will add rows of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Needs {
+    /// Anyone, joined or not.
+    Nothing,
+    /// A joined connection; refused with NOT_JOINED before a JOIN.
     Join,
-    Msg,
-    Mcast,
-    All,
-    Who,
-    History,
-    Register,
-    Clock,
-    Leave,
-    Help,
-    Ping,
+}
+
+/// How a command's arguments are cut from the rest of its line. [`parse`]
+/// checks the count against it before the row's builder runs, so a wrong
+/// count is always `ERR SYNTAX usage: <usage>`, whatever the builder reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arity {
+    /// Fewest and most arguments; a text argument counts as one.
+    pub min: usize,
+    pub max: usize,
+    /// The last argument is the rest of the line (leading spaces removed,
+    /// inner and trailing spacing kept).
+    pub text: bool,
+    /// The first argument is a comma list that may have spaces next to its
+    /// commas (`alice, bob hi`); they are glued before the line is cut.
+    pub list: bool,
+}
+
+impl Arity {
+    /// `min` to `max` words.
+    pub const fn words(min: usize, max: usize) -> Arity {
+        Arity { min, max, text: false, list: false }
+    }
+
+    /// `min` to `max` arguments, the last of which is the rest of the line.
+    pub const fn text(min: usize, max: usize) -> Arity {
+        Arity { min, max, text: true, list: false }
+    }
+
+    /// A comma list of names, then text (MCAST).
+    pub const fn list_then_text() -> Arity {
+        Arity { min: 2, max: 2, text: true, list: true }
+    }
 }
 
 /// One row of the command table.
@@ -63,52 +99,78 @@ enum Kind {
 pub struct Spec {
     /// The command word, upper case.
     pub name: &'static str,
-    kind: Kind,
-    /// Fewest and most arguments; a text argument counts as one.
-    min: usize,
-    max: usize,
-    /// The last argument is the rest of the line (leading spaces removed).
-    text: bool,
-    /// Refused with NOT_JOINED before a successful JOIN.
-    pub needs_join: bool,
+    pub arity: Arity,
+    pub needs: Needs,
     /// Shown in `ERR SYNTAX` and HELP.
     pub usage: &'static str,
     /// What it does, for HELP.
     pub help: &'static str,
+    /// Builds the command from its arguments (already counted by `arity`).
+    /// `Err` is the reply, `ERR SYNTAX usage: ...` for a value it cannot
+    /// read (`HISTORY x`).
+    build: fn(&mut Args<'_>) -> Result<Command, Error>,
 }
 
-/// Every command the server knows, in HELP order.
+impl Spec {
+    /// Refused with NOT_JOINED before a successful JOIN.
+    pub fn needs_join(&self) -> bool {
+        self.needs == Needs::Join
+    }
+}
+
+/// Every command the server knows, in HELP order. A `static`, so that each
+/// row has one address: `Parsed::spec` points at the row that took a line.
 #[rustfmt::skip]
-pub const TABLE: &[Spec] = &[
-    Spec { name: "JOIN", kind: Kind::Join, min: 1, max: 2, text: false, needs_join: false,
-        usage: "JOIN <name> [password]", help: "take a name (1-8 letters, digits, _ or -) and enter the chat" },
-    Spec { name: "MSG", kind: Kind::Msg, min: 2, max: 2, text: true, needs_join: true,
-        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline; MSG bob: hi works too)" },
-    Spec { name: "MCAST", kind: Kind::Mcast, min: 2, max: 2, text: true, needs_join: true,
-        usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32; the names end at the first word without a comma after it)" },
-    Spec { name: "ALL", kind: Kind::All, min: 1, max: 1, text: true, needs_join: true,
-        usage: "ALL <text>", help: "send a message to everyone online" },
-    Spec { name: "WHO", kind: Kind::Who, min: 0, max: 0, text: false, needs_join: true,
-        usage: "WHO", help: "list who is online" },
-    Spec { name: "HISTORY", kind: Kind::History, min: 0, max: 1, text: false, needs_join: true,
-        usage: "HISTORY [n]", help: "show the last n messages you may see (default 20)" },
-    Spec { name: "REGISTER", kind: Kind::Register, min: 1, max: 1, text: false, needs_join: true,
-        usage: "REGISTER <password> (one word, 6-64 characters)", help: "protect your name with a password" },
-    Spec { name: "CLOCK", kind: Kind::Clock, min: 0, max: 1, text: false, needs_join: true,
-        usage: "CLOCK [ON|OFF]", help: "show your vector clock; ON adds message clocks to what you receive" },
-    Spec { name: "LEAVE", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,
-        usage: "LEAVE [reason]", help: "say goodbye and disconnect (QUIT works too)" },
-    Spec { name: "QUIT", kind: Kind::Leave, min: 0, max: 1, text: true, needs_join: false,
-        usage: "QUIT [reason]", help: "same as LEAVE" },
-    Spec { name: "HELP", kind: Kind::Help, min: 0, max: 1, text: true, needs_join: false,
-        usage: "HELP [command]", help: "show this list, or one command" },
-    Spec { name: "PING", kind: Kind::Ping, min: 0, max: 1, text: true, needs_join: false,
-        usage: "PING [token]", help: "check the server is there; it answers PONG [token]" },
+pub static TABLE: &[Spec] = &[
+    Spec { name: "JOIN", arity: Arity::words(1, 2), needs: Needs::Nothing,
+        usage: "JOIN <name> [password]", help: "take a name (1-8 letters, digits, _ or -) and enter the chat",
+        build: |a| Ok(Command::Join { name: a.word()?.into(), password: a.optional_word().map(String::from) }) },
+    Spec { name: "MSG", arity: Arity::text(2, 2), needs: Needs::Join,
+        usage: "MSG <name> <text>", help: "send a private message to one user (stored if they are offline; MSG bob: hi works too)",
+        build: |a| Ok(Command::Msg { to: addressee(a.word()?).into(), text: a.text()?.into() }) },
+    Spec { name: "MCAST", arity: Arity::list_then_text(), needs: Needs::Join,
+        usage: "MCAST <name,name,...> <text>", help: "send one message to several users (at most 32; the names end at the first word without a comma after it)",
+        build: mcast },
+    Spec { name: "ALL", arity: Arity::text(1, 1), needs: Needs::Join,
+        usage: "ALL <text>", help: "send a message to everyone online",
+        build: |a| Ok(Command::All { text: a.text()?.into() }) },
+    Spec { name: "WHO", arity: Arity::words(0, 0), needs: Needs::Join,
+        usage: "WHO", help: "list who is online",
+        build: |_| Ok(Command::Who) },
+    Spec { name: "HISTORY", arity: Arity::words(0, 1), needs: Needs::Join,
+        usage: "HISTORY [n]", help: "show the last n messages you may see (default 20)",
+        build: |a| Ok(Command::History { n: a.optional(count)? }) },
+    Spec { name: "REGISTER", arity: Arity::words(1, 1), needs: Needs::Join,
+        usage: "REGISTER <password> (one word, 6-64 characters)", help: "protect your name with a password",
+        build: |a| Ok(Command::Register { password: a.word()?.into() }) },
+    Spec { name: "CLOCK", arity: Arity::words(0, 1), needs: Needs::Join,
+        usage: "CLOCK [ON|OFF]", help: "show your vector clock; ON adds message clocks to what you receive",
+        build: |a| Ok(Command::Clock { on: a.optional(switch)? }) },
+    Spec { name: "LEAVE", arity: Arity::text(0, 1), needs: Needs::Nothing,
+        usage: "LEAVE [reason]", help: "say goodbye and disconnect (QUIT works too)",
+        build: |a| Ok(Command::Leave { reason: a.optional_text().map(String::from) }) },
+    Spec { name: "QUIT", arity: Arity::text(0, 1), needs: Needs::Nothing,
+        usage: "QUIT [reason]", help: "same as LEAVE",
+        build: |a| Ok(Command::Leave { reason: a.optional_text().map(String::from) }) },
+    Spec { name: "HELP", arity: Arity::text(0, 1), needs: Needs::Nothing,
+        usage: "HELP [command]", help: "show this list, or one command",
+        build: |a| Ok(Command::Help { topic: a.optional_text().map(String::from) }) },
+    Spec { name: "PING", arity: Arity::text(0, 1), needs: Needs::Nothing,
+        usage: "PING [token]", help: "check the server is there; it answers PONG [token]",
+        build: |a| Ok(Command::Ping { token: a.optional_text().map(String::from) }) },
 ];
 
 /// Finds a command by its word, case-insensitively.
 pub fn lookup(word: &str) -> Option<&'static Spec> {
     TABLE.iter().find(|s| s.name.eq_ignore_ascii_case(word))
+}
+
+/// A line that passed its row: the row, for handlers that cite its usage,
+/// and the command built from it.
+#[derive(Debug)]
+pub struct Parsed {
+    pub spec: &'static Spec,
+    pub command: Command,
 }
 
 fn is_space(c: char) -> bool {
@@ -119,24 +181,128 @@ fn is_space(c: char) -> bool {
 /// The command word is looked up without control characters (`LEAVE\0` is
 /// LEAVE); arguments keep theirs, so a name with one is refused as invalid
 /// and the handlers clean message text (protocol section 5).
-pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
+pub fn parse(line: &str, joined: bool) -> Result<Parsed, Error> {
     let line = line.trim_start_matches(is_space);
-    let (word, rest) = split_word(line);
+    let (word, rest) = split_word(line, is_space);
     let word = crate::text::sanitize(word);
     let Some(spec) = lookup(&word) else {
         return Err(unknown(&word, joined));
     };
-    if spec.needs_join && !joined {
-        return Err(Error::new(Code::NotJoined, "join first: JOIN <name>"));
+    if spec.needs_join() && !joined {
+        return Err(not_joined());
     }
-    let (glued, loose) = if spec.kind == Kind::Mcast { glue_list(rest) } else { (String::new(), None) };
-    let rest = if spec.kind == Kind::Mcast { glued.as_str() } else { rest };
-    let args = split_args(rest, spec).ok_or_else(|| syntax(spec))?;
-    let mut command = build(spec, args)?;
-    if let Command::Mcast { loose_tail, .. } = &mut command {
-        *loose_tail = loose.map(str::to_string);
+    let glued = spec.arity.list.then(|| glue_list(rest));
+    let (rest, loose_tail) = match &glued {
+        Some((list, loose)) => (list.as_str(), *loose),
+        None => (rest, None),
+    };
+    let mut args = Args::split(rest, spec.arity, spec.usage, is_space)?;
+    args.loose_tail = loose_tail;
+    let command = (spec.build)(&mut args)?;
+    args.finish()?;
+    Ok(Parsed { spec, command })
+}
+
+/// The arguments of one line, cut by its row's [`Arity`] and read in order
+/// by the row's builder, as mini-redis's `Parse` reads a frame. Reading
+/// past the end is `ERR SYNTAX usage: ...`, never a panic, so a builder out
+/// of step with its row's arity refuses lines instead of crashing on them.
+#[derive(Debug)]
+pub struct Args<'a> {
+    pieces: std::vec::IntoIter<&'a str>,
+    usage: &'static str,
+    /// See `Command::Mcast`; set by `parse` for a row whose arity has a list.
+    loose_tail: Option<&'a str>,
+}
+
+impl<'a> Args<'a> {
+    /// Cuts `rest` (what follows the command word, leading separators
+    /// removed) into arguments as `arity` says, `sep` being the separator.
+    /// `ERR SYNTAX usage: <usage>` when there are too few or too many.
+    pub fn split(
+        mut rest: &'a str,
+        arity: Arity,
+        usage: &'static str,
+        sep: fn(char) -> bool,
+    ) -> Result<Args<'a>, Error> {
+        let mut pieces = Vec::with_capacity(arity.max);
+        loop {
+            if rest.trim_matches(sep).is_empty() {
+                break;
+            }
+            if arity.text && pieces.len() + 1 == arity.max {
+                pieces.push(rest);
+                break;
+            }
+            if pieces.len() == arity.max {
+                return Err(syntax(usage));
+            }
+            let (w, r) = split_word(rest, sep);
+            pieces.push(w);
+            rest = r;
+        }
+        if pieces.len() < arity.min {
+            return Err(syntax(usage));
+        }
+        Ok(Args { pieces: pieces.into_iter(), usage, loose_tail: None })
     }
-    Ok(command)
+
+    /// The next argument, which must be there.
+    pub fn word(&mut self) -> Result<&'a str, Error> {
+        self.pieces.next().ok_or_else(|| self.syntax())
+    }
+
+    /// The next argument, if there is one.
+    pub fn optional_word(&mut self) -> Option<&'a str> {
+        self.pieces.next()
+    }
+
+    /// The text argument, which must be there: the rest of the line, as
+    /// the row's arity cut it.
+    pub fn text(&mut self) -> Result<&'a str, Error> {
+        self.word()
+    }
+
+    /// The text argument, if there is one.
+    pub fn optional_text(&mut self) -> Option<&'a str> {
+        self.pieces.next()
+    }
+
+    /// The next argument if there is one, read by `read`; one it cannot
+    /// read is `ERR SYNTAX usage: ...` (`HISTORY x`).
+    pub fn optional<T>(&mut self, read: fn(&str) -> Option<T>) -> Result<Option<T>, Error> {
+        match self.pieces.next() {
+            None => Ok(None),
+            Some(arg) => read(arg).map(Some).ok_or_else(|| self.syntax()),
+        }
+    }
+
+    /// The comma list (a row whose arity has `list`), with its loose tail
+    /// (see `Command::Mcast`).
+    pub fn list(&mut self) -> Result<(&'a str, Option<&'a str>), Error> {
+        Ok((self.word()?, self.loose_tail.take()))
+    }
+
+    /// The row's usage, for errors about one argument.
+    pub fn usage(&self) -> &'static str {
+        self.usage
+    }
+
+    /// `ERR SYNTAX usage: <usage>`.
+    pub fn syntax(&self) -> Error {
+        syntax(self.usage)
+    }
+
+    /// `Ok` once every argument has been read. A builder that leaves one
+    /// is out of step with its row's arity: the line is refused rather than
+    /// half read.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.pieces.as_slice().is_empty() {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
+    }
 }
 
 /// `alice, bob hi` -> `alice,bob hi`: people type a space after a comma.
@@ -144,11 +310,11 @@ pub fn parse(line: &str, joined: bool) -> Result<Command, Error> {
 /// a comma. Also returns the last word joined, if it was joined only
 /// because the list before it ended with a comma (see `Command::Mcast`).
 fn glue_list(rest: &str) -> (String, Option<&str>) {
-    let (first, mut tail) = split_word(rest);
+    let (first, mut tail) = split_word(rest, is_space);
     let mut list = first.to_string();
     let mut loose = None;
     loop {
-        let (next, after) = split_word(tail);
+        let (next, after) = split_word(tail, is_space);
         if next.is_empty() || !(list.ends_with(',') || next.starts_with(',')) {
             break;
         }
@@ -162,9 +328,14 @@ fn glue_list(rest: &str) -> (String, Option<&str>) {
     (list, loose)
 }
 
-/// `ERR SYNTAX usage: ...` for a command.
-pub fn syntax(spec: &Spec) -> Error {
-    Error::new(Code::Syntax, format!("usage: {}", spec.usage))
+/// `ERR SYNTAX usage: <usage>`, the reply to any malformed command.
+pub fn syntax(usage: &str) -> Error {
+    Error::new(Code::Syntax, format!("usage: {usage}"))
+}
+
+/// `ERR NOT_JOINED`: a command that needs a JOIN, before one.
+pub fn not_joined() -> Error {
+    Error::new(Code::NotJoined, "join first: JOIN <name>")
 }
 
 fn unknown(word: &str, joined: bool) -> Error {
@@ -177,54 +348,13 @@ fn unknown(word: &str, joined: bool) -> Error {
     Error::new(Code::UnknownCommand, format!("{word} is not a command: {hint}"))
 }
 
-/// Splits off the first space-separated word.
-fn split_word(s: &str) -> (&str, &str) {
-    match s.find(is_space) {
-        Some(i) => (&s[..i], s[i..].trim_start_matches(is_space)),
+/// Splits off the first word, `sep` being the separator; the rest loses
+/// its leading separators.
+pub fn split_word(s: &str, sep: fn(char) -> bool) -> (&str, &str) {
+    match s.find(sep) {
+        Some(i) => (&s[..i], s[i..].trim_start_matches(sep)),
         None => (s, ""),
     }
-}
-
-/// Splits the arguments by the spec's arity; `None` when the count is wrong.
-fn split_args<'a>(mut rest: &'a str, spec: &Spec) -> Option<Vec<&'a str>> {
-    let mut args = Vec::with_capacity(spec.max);
-    loop {
-        if rest.trim_matches(is_space).is_empty() {
-            break;
-        }
-        if spec.text && args.len() + 1 == spec.max {
-            args.push(rest);
-            break;
-        }
-        if args.len() == spec.max {
-            return None;
-        }
-        let (w, r) = split_word(rest);
-        args.push(w);
-        rest = r;
-    }
-    (args.len() >= spec.min).then_some(args)
-}
-
-fn owned(s: Option<&&str>) -> Option<String> {
-    s.map(|s| s.to_string())
-}
-
-fn build(spec: &Spec, args: Vec<&str>) -> Result<Command, Error> {
-    let bad = || syntax(spec);
-    Ok(match spec.kind {
-        Kind::Join => Command::Join { name: args[0].to_string(), password: owned(args.get(1)) },
-        Kind::Msg => Command::Msg { to: addressee(args[0]).to_string(), text: args[1].to_string() },
-        Kind::Mcast => Command::Mcast { to: recipients(args[0], spec)?, text: args[1].to_string(), loose_tail: None },
-        Kind::All => Command::All { text: args[0].to_string() },
-        Kind::Who => Command::Who,
-        Kind::History => Command::History { n: optional(args.first(), count).ok_or_else(bad)? },
-        Kind::Register => Command::Register { password: args[0].to_string() },
-        Kind::Clock => Command::Clock { on: optional(args.first(), switch).ok_or_else(bad)? },
-        Kind::Leave => Command::Leave { reason: owned(args.first()) },
-        Kind::Help => Command::Help { topic: owned(args.first()) },
-        Kind::Ping => Command::Ping { token: owned(args.first()) },
-    })
 }
 
 /// The MSG recipient as typed, less one `:` or `,` at its end: people
@@ -238,16 +368,8 @@ fn addressee(word: &str) -> &str {
     }
 }
 
-/// Parses an optional argument: absent is `Some(None)`, bad is `None`.
-fn optional<T>(arg: Option<&&str>, parse: fn(&str) -> Option<T>) -> Option<Option<T>> {
-    match arg {
-        Some(a) => parse(a).map(Some),
-        None => Some(None),
-    }
-}
-
 /// A positive count (`HISTORY 10`).
-fn count(s: &str) -> Option<usize> {
+pub fn count(s: &str) -> Option<usize> {
     s.parse::<usize>().ok().filter(|&n| n > 0)
 }
 
@@ -262,9 +384,16 @@ fn switch(s: &str) -> Option<bool> {
     }
 }
 
+/// MCAST's builder: the list, then the text.
+fn mcast(a: &mut Args<'_>) -> Result<Command, Error> {
+    let (list, loose_tail) = a.list()?;
+    let text = a.text()?;
+    Ok(Command::Mcast { to: recipients(list, a)?, text: text.into(), loose_tail: loose_tail.map(String::from) })
+}
+
 /// The MCAST list: comma-separated, empty items skipped, duplicates removed
 /// case-insensitively (first spelling kept); at most MAX_MCAST names.
-fn recipients(list: &str, spec: &Spec) -> Result<Vec<String>, Error> {
+fn recipients(list: &str, a: &Args<'_>) -> Result<Vec<String>, Error> {
     let mut out: Vec<String> = Vec::new();
     for name in list.split(',').filter(|n| !n.is_empty()) {
         if !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
@@ -272,12 +401,12 @@ fn recipients(list: &str, spec: &Spec) -> Result<Vec<String>, Error> {
         }
     }
     if out.is_empty() {
-        return Err(syntax(spec));
+        return Err(a.syntax());
     }
     if out.len() > MAX_MCAST {
         return Err(Error::new(
             Code::Syntax,
-            format!("at most {MAX_MCAST} names (got {}); usage: {}", out.len(), spec.usage),
+            format!("at most {MAX_MCAST} names (got {}); usage: {}", out.len(), a.usage()),
         ));
     }
     Ok(out)
@@ -288,7 +417,7 @@ mod tests {
     use super::*;
 
     fn ok(line: &str) -> Command {
-        parse(line, true).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        parse(line, true).unwrap_or_else(|e| panic!("{line:?}: {e}")).command
     }
 
     fn err(line: &str, joined: bool) -> Code {
@@ -394,8 +523,8 @@ mod tests {
         assert_eq!(err("WHO", false), Code::NotJoined);
         assert_eq!(err("ALL", false), Code::NotJoined);
         assert!(parse("PING", false).is_ok());
-        assert_eq!(parse("HELP", false), Ok(Command::Help { topic: None }));
-        assert_eq!(parse("help msg", false), Ok(Command::Help { topic: Some("msg".into()) }));
+        assert_eq!(parse("HELP", false).map(|p| p.command), Ok(Command::Help { topic: None }));
+        assert_eq!(parse("help msg", false).map(|p| p.command), Ok(Command::Help { topic: Some("msg".into()) }));
         assert!(parse("QUIT", false).is_ok());
     }
 
@@ -446,5 +575,57 @@ mod tests {
         for s in TABLE {
             assert!(s.usage.starts_with(s.name) && !s.help.is_empty(), "{}", s.name);
         }
+    }
+
+    /// The row's usage with a word for each required argument (`MSG x x`).
+    fn fewest(spec: &Spec) -> String {
+        let required = spec.usage.split(' ').skip(1).take_while(|w| w.starts_with('<')).count();
+        std::iter::once(spec.name).chain(std::iter::repeat_n("x", required)).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn every_row_builds_from_the_arguments_its_usage_requires() {
+        for spec in TABLE {
+            let line = fewest(spec);
+            let parsed = parse(&line, true).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            assert!(std::ptr::eq(parsed.spec, spec), "{line:?} parsed as {}", parsed.spec.name);
+            assert_eq!(spec.arity.min, line.split(' ').count() - 1, "{}: usage and arity disagree", spec.name);
+        }
+    }
+
+    #[test]
+    fn a_row_is_refused_before_join_exactly_when_it_needs_one() {
+        for spec in TABLE {
+            let refused = parse(&fewest(spec), false).is_err_and(|e| e.code == Code::NotJoined);
+            assert_eq!(refused, spec.needs_join(), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn reading_past_the_arguments_is_a_syntax_error_not_a_panic() {
+        let mut args = Args::split("a", Arity::words(0, 2), "X [a] [b]", is_space).unwrap();
+        assert_eq!(args.word(), Ok("a"));
+        assert_eq!(args.optional_word(), None);
+        assert_eq!(args.text(), Err(syntax("X [a] [b]")));
+        assert_eq!(args.list().map(|l| l.0), Err(syntax("X [a] [b]")));
+    }
+
+    #[test]
+    fn arguments_left_unread_are_refused() {
+        let mut args = Args::split("a b", Arity::words(0, 2), "X [a] [b]", is_space).unwrap();
+        assert_eq!(args.word(), Ok("a"));
+        assert_eq!(args.finish(), Err(syntax("X [a] [b]")));
+    }
+
+    #[test]
+    fn arity_cuts_words_and_text() {
+        let pieces = |rest, arity| -> Result<Vec<&str>, Error> {
+            let args = Args::split(rest, arity, "X", is_space)?;
+            Ok(args.pieces.collect())
+        };
+        assert_eq!(pieces("a  b\tc ", Arity::text(2, 2)), Ok(vec!["a", "b\tc "]));
+        assert_eq!(pieces("a  b ", Arity::words(0, 2)), Ok(vec!["a", "b"]));
+        assert_eq!(pieces("a b c", Arity::words(0, 2)), Err(syntax("X")));
+        assert_eq!(pieces("   ", Arity::text(1, 1)), Err(syntax("X")));
     }
 }

@@ -10,7 +10,7 @@
 //! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
-//!   admin), each command a function
+//!   console), each command a function
 //! - [`state`]: who is online and delivery to outbound buffers
 //! - [`delivery`]: stored messages fed to a joined user as their peer
 //!   acknowledges them
@@ -19,8 +19,8 @@
 //! - [`reply`]: every server line's format
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
-//! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (stdin
-//! and admin socket sources), [`auth`] (Argon2id on a worker thread),
+//! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (the
+//! operator's commands, from stdin and the admin socket), [`auth`] (Argon2id on a worker thread),
 //! [`clock`] (vector clocks), [`flood`] (token bucket), [`names`] (name
 //! rules), [`text`] (text safety), [`signals`] (SIGTERM/SIGINT),
 //! [`systemd`] (sd_notify, LISTEN_FDS), [`os`] (descriptor limit, keepalive). `main.rs` wires them together.

@@ -2,7 +2,8 @@
 //!
 //! Handlers never format wire text themselves: they call these functions and
 //! hand the result to `state.rs`, which appends it to outbound buffers. Every
-//! line ends with CRLF so telnet shows it properly.
+//! client line ends with CRLF so telnet shows it properly; console lines
+//! ([`console`]) have none, as each console source adds its own.
 
 use crate::message::{Message, MessageKind as Kind};
 use std::fmt;
@@ -84,10 +85,17 @@ pub fn hello() -> String {
 
 /// `OK <COMMAND> [fields]`.
 pub fn ok(command: &str, fields: &str) -> String {
+    let mut line = ok_text(command, fields);
+    line.push_str("\r\n");
+    line
+}
+
+/// `OK <COMMAND> [fields]` without its terminator: for clients and the console.
+fn ok_text(command: &str, fields: &str) -> String {
     if fields.is_empty() {
-        format!("OK {command}\r\n")
+        format!("OK {command}")
     } else {
-        format!("OK {command} {fields}\r\n")
+        format!("OK {command} {fields}")
     }
 }
 
@@ -160,6 +168,85 @@ pub fn list_field(names: &[String]) -> String {
     }
 }
 
+/// The console's lines (protocol section 8), without a terminator: the
+/// console adds its own (a newline on stdout, CRLF on the admin socket).
+pub mod console {
+    use super::{Error, Message};
+    use std::net::SocketAddr;
+
+    /// `OK <COMMAND> [fields]`.
+    pub fn ok(command: &str, fields: &str) -> String {
+        super::ok_text(command, fields)
+    }
+
+    /// `ERR <CODE> <text>`.
+    pub fn error(e: &Error) -> String {
+        format!("ERR {} {}", e.code.as_str(), e.text)
+    }
+
+    /// `HELP <usage> <what>`: one line of the HELP reply, usages padded so
+    /// the texts line up.
+    pub fn help(usage: &str, what: &str) -> String {
+        format!("HELP {usage:<22} {what}")
+    }
+
+    /// `ACTIVE <name> <address> <joined-at>`: one line of ACTIVE USERS.
+    pub fn active(name: &str, address: SocketAddr, joined_at: Option<&str>) -> String {
+        format!("ACTIVE {name} {address} {}", joined_at.unwrap_or("-"))
+    }
+
+    /// `USER <name> last_seen=<ts|online> password=<yes|no>`: one line of USERS.
+    pub fn user(name: &str, last_seen: &str, password: bool) -> String {
+        format!("USER {name} last_seen={last_seen} password={}", if password { "yes" } else { "no" })
+    }
+
+    /// `HISTORY <ts> <from> <to> <text>`: the client's line without a
+    /// clock. `trim_end` drops the CRLF and, as it always has, any blanks
+    /// at the end of the text.
+    pub fn history(m: &Message) -> String {
+        super::history(m, false).trim_end().to_string()
+    }
+
+    /// `OK DELETE BACKUP removed=<n> kept=<m>`.
+    pub fn backup_deleted(removed: usize, kept: usize) -> String {
+        ok("DELETE BACKUP", &format!("removed={removed} kept={kept}"))
+    }
+
+    /// The counters of `OK STATS`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Stats {
+        pub uptime_secs: u64,
+        pub connections: usize,
+        pub joined: usize,
+        pub messages_since_start: u64,
+        pub commits_since_start: u64,
+        pub unlogged: usize,
+        pub store_bytes: u64,
+        pub wal_bytes: u64,
+    }
+
+    /// `OK STATS uptime=<s>s connections=<n> joined=<n>
+    /// messages_since_start=<n> commits_since_start=<n> unlogged=<n>
+    /// store_bytes=<n> wal_bytes=<n>`: counters say they count since
+    /// start; sizes are of the files now (the database and its log, then
+    /// the log alone).
+    pub fn stats(s: &Stats) -> String {
+        let fields = format!(
+            "uptime={}s connections={} joined={} messages_since_start={} commits_since_start={} unlogged={} \
+             store_bytes={} wal_bytes={}",
+            s.uptime_secs,
+            s.connections,
+            s.joined,
+            s.messages_since_start,
+            s.commits_since_start,
+            s.unlogged,
+            s.store_bytes,
+            s.wal_bytes
+        );
+        ok("STATS", &fields)
+    }
+}
+
 /// The current time as the protocol writes it: RFC 3339 UTC with seconds.
 pub fn timestamp(t: time::OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::FormatItem<'static>] =
@@ -223,6 +310,23 @@ mod tests {
     fn empty_list_field_is_a_dash() {
         assert_eq!(list_field(&[]), "-");
         assert_eq!(list_field(&["a".into(), "B".into()]), "a,B");
+    }
+
+    #[test]
+    fn console_lines_have_no_terminator() {
+        assert_eq!(console::ok("EXIT", ""), "OK EXIT");
+        assert_eq!(console::ok("KICK", "bob"), "OK KICK bob");
+        assert_eq!(
+            console::error(&Error::new(Code::NoSuchUser, "bob is not online")),
+            "ERR NO_SUCH_USER bob is not online"
+        );
+        assert_eq!(
+            console::help("KICK <name> [reason]", "disconnect a user"),
+            "HELP KICK <name> [reason]   disconnect a user"
+        );
+        assert_eq!(console::user("bob", "online", true), "USER bob last_seen=online password=yes");
+        assert_eq!(console::backup_deleted(3, 1), "OK DELETE BACKUP removed=3 kept=1");
+        assert_eq!(console::history(&sample(Kind::All, "*")), "HISTORY 2026-11-21T12:01:02Z alice * hi  there");
     }
 
     #[test]

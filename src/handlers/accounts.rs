@@ -27,12 +27,17 @@ pub fn register(ctx: &mut Ctx, password: String) -> Result<(), Error> {
 
 /// The new hash is ready: save it; `OK REGISTER` once that has committed.
 pub fn registered(ctx: &mut Ctx, hash: Option<String>) -> Result<(), Error> {
-    let me = ctx.me();
+    // REGISTER needs a JOIN, and the connection's lines wait for this
+    // answer, so it is still joined; if not, nothing is saved for anyone.
+    let Some(me) = ctx.caller() else {
+        log::error!("{}: a password was hashed for a connection that has not joined", ctx.label());
+        return Err(crate::command::not_joined());
+    };
     let Some(hash) = hash else {
         log::error!("{}: password hashing failed", ctx.label());
         return Err(Error::new(Code::Storage, "the password could not be hashed; try again"));
     };
-    ctx.store.set_password(&me, &hash).map_err(|e| storage("the password", e))?;
+    ctx.store.set_password(&me.name, &hash).map_err(|e| storage("the password", e))?;
     log::info!("{}: password set", ctx.label());
     ctx.reply_after_commit(reply::ok("REGISTER", ""));
     Ok(())

@@ -1,15 +1,14 @@
 //! Reading back: HISTORY and CLOCK.
 
-use super::{storage, Ctx};
+use super::{unreadable, Caller, Ctx};
 use crate::reply::{self, Error};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
 /// then `OK HISTORY <count>`. `n` defaults to history_default and is capped
 /// at history_max. (history_on_join's replay is in `delivery.rs`.)
-pub fn history(ctx: &mut Ctx, n: Option<usize>) -> Result<(), Error> {
+pub fn history(ctx: &mut Ctx, me: &Caller, n: Option<usize>) -> Result<(), Error> {
     let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
-    let me = ctx.me();
-    let messages = ctx.store.history(Some(&me), n).map_err(|e| storage("history", e))?;
+    let messages = ctx.store.history(Some(&me.name), n).map_err(|e| unreadable(ctx, "history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.session.clock_on);
     for m in &messages {
         ctx.reply(&reply::history(m, clock));
@@ -20,10 +19,10 @@ pub fn history(ctx: &mut Ctx, n: Option<usize>) -> Result<(), Error> {
 
 /// `CLOCK` -> `OK CLOCK <name=counter,...>`; `CLOCK ON|OFF` switches the
 /// clock field of events and HISTORY lines on this connection.
-pub fn clock(ctx: &mut Ctx, on: Option<bool>) -> Result<(), Error> {
+pub fn clock(ctx: &mut Ctx, me: &Caller, on: Option<bool>) -> Result<(), Error> {
     match on {
         None => {
-            let clock = ctx.store.clock_text(ctx.my_id());
+            let clock = ctx.store.clock_text(me.id);
             ctx.reply(&reply::ok("CLOCK", &clock));
         }
         Some(on) => {

@@ -4,8 +4,9 @@
 //! gets it now; a known recipient who is offline gets it at their next JOIN,
 //! and the sender's `stored` reply waits for the commit that makes it true.
 
-use super::{clean_text, storage, Ctx};
+use super::{clean_text, storage, Caller, Ctx};
 use crate::clock::{Clock, UserId};
+use crate::command::Spec;
 use crate::reply::{self, Code, Error};
 use crate::state::Outgoing;
 use crate::store::{Kind, Message, Store, UnloggedLimit};
@@ -38,15 +39,15 @@ fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
 
 /// A new message from the caller, carrying the caller's clock with their
 /// own entry ticked (recorded once the message is on its way).
-fn compose(ctx: &mut Ctx, kind: Kind, to: String, text: String) -> Message {
-    let clock = ctx.store.send_clock(ctx.my_id());
-    Message { id: 0, kind, ts: ctx.state.ts(), from: ctx.me(), to, clock, clock_text: String::new(), text }
+fn compose(ctx: &mut Ctx, me: &Caller, kind: Kind, to: String, text: String) -> Message {
+    let clock = ctx.store.send_clock(me.id);
+    Message { id: 0, kind, ts: ctx.state.ts(), from: me.name.clone(), to, clock, clock_text: String::new(), text }
 }
 
 /// Logs a private message (MSG, MCAST), queues it for the offline
 /// recipients, delivers it to the online ones, and applies the clock rules.
 /// Returns the names delivered to and stored for.
-fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
+fn send(ctx: &mut Ctx, me: &Caller, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Vec<String>), Error> {
     let offline: Vec<&Recipient> = to.iter().filter(|r| r.key.is_none()).collect();
     // Who may see it in HISTORY: sender and recipients.
     let participants: Vec<String> = std::iter::once(&m.from).chain(to.iter().map(|r| &r.name)).cloned().collect();
@@ -60,7 +61,7 @@ fn send(ctx: &mut Ctx, m: &Message, to: &[Recipient]) -> Result<(Vec<String>, Ve
             ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
         }
     }
-    ctx.store.clock_sent(ctx.my_id(), &m.clock);
+    ctx.store.clock_sent(me.id, &m.clock);
     let online: Vec<&Recipient> = to.iter().filter(|r| r.key.is_some()).collect();
     deliver(ctx, m, online.iter().filter_map(|r| r.key));
     for r in &online {
@@ -88,12 +89,12 @@ fn deliver(ctx: &mut Ctx, m: &Message, keys: impl Iterator<Item = usize>) {
 
 /// `MSG <name> <text>` -> `OK MSG <name> delivered`, or `OK MSG <name>
 /// stored` once committed when the recipient is offline.
-pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
-    let text = clean_text(text, "MSG")?;
+pub fn msg(ctx: &mut Ctx, me: &Caller, spec: &Spec, to: &str, text: &str) -> Result<(), Error> {
+    let text = clean_text(text, spec)?;
     let r = resolve(ctx, to)?;
-    let m = compose(ctx, Kind::Msg, r.name.clone(), text);
+    let m = compose(ctx, me, Kind::Msg, r.name.clone(), text);
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
-    let (_, stored) = send(ctx, &m, std::slice::from_ref(&r))?;
+    let (_, stored) = send(ctx, me, &m, std::slice::from_ref(&r))?;
     if stored.is_empty() {
         ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
     } else {
@@ -107,8 +108,15 @@ pub fn msg(ctx: &mut Ctx, to: &str, text: &str) -> Result<(), Error> {
 /// Any unknown name fails the whole command before anything is sent; when
 /// it came from `loose_tail` (`MCAST alice, bob, hi there` reads `hi` as a
 /// name), the error says how MCAST reads its line.
-pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str, loose_tail: Option<&str>) -> Result<(), Error> {
-    let text = clean_text(text, "MCAST")?;
+pub fn mcast(
+    ctx: &mut Ctx,
+    me: &Caller,
+    spec: &Spec,
+    to: &[String],
+    text: &str,
+    loose_tail: Option<&str>,
+) -> Result<(), Error> {
+    let text = clean_text(text, spec)?;
     let from_tail = |name: &str| loose_tail.is_some_and(|t| t.split(',').any(|n| n.eq_ignore_ascii_case(name)));
     let recipients = to
         .iter()
@@ -122,9 +130,9 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str, loose_tail: Option<&str>)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let m = compose(ctx, Kind::Mcast, reply::list_field(&names), text);
+    let m = compose(ctx, me, Kind::Mcast, reply::list_field(&names), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
-    let (delivered, stored) = send(ctx, &m, &recipients)?;
+    let (delivered, stored) = send(ctx, me, &m, &recipients)?;
     let ok = reply::ok(
         "MCAST",
         &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
@@ -141,16 +149,16 @@ pub fn mcast(ctx: &mut Ctx, to: &[String], text: &str, loose_tail: Option<&str>)
 /// the sender `OK ALL delivered=<count>`. Not queued for offline users; if
 /// the log cannot take it now, live delivery goes on and the store keeps it
 /// for the next commit that works (nothing is promised).
-pub fn all(ctx: &mut Ctx, text: &str) -> Result<(), Error> {
-    let text = clean_text(text, "ALL")?;
-    let m = compose(ctx, Kind::All, "*".to_string(), text);
+pub fn all(ctx: &mut Ctx, me: &Caller, spec: &Spec, text: &str) -> Result<(), Error> {
+    let text = clean_text(text, spec)?;
+    let m = compose(ctx, me, Kind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     ctx.store.log_live_message(&m, &[], unlogged_limit(ctx));
     let receivers = ctx.state.joined_keys(Some(ctx.key));
     deliver(ctx, &m, receivers.iter().copied());
     // Every joined user but the sender got it: the clock rules for all.
     debug_assert_eq!(receivers.len() + 1, ctx.store.clocks_joined());
-    ctx.store.clock_broadcast(ctx.my_id(), &m.clock);
+    ctx.store.clock_broadcast(me.id, &m.clock);
     let delivered = receivers.len();
     ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
     Ok(())

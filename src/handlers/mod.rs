@@ -1,13 +1,15 @@
 //! Handlers: one file per area, each command a function
-//! `(&mut Ctx, args) -> Result<(), Error>`.
+//! `(&mut Ctx, [&Caller,] args) -> Result<(), Error>`.
 //!
-//! [`dispatch`] parses a line with the command table and calls the handler;
-//! an `Err` becomes the `ERR <CODE> ...` reply. Handlers reach the outside
-//! world only through `Ctx`: `state` (who is online, delivery), `store`
-//! (what must last), the password worker, and the formats of `reply.rs`.
+//! [`dispatch`] parses a line with the command table (`command.rs`) and
+//! calls the handler of the command it built; the handlers of commands
+//! that need a JOIN also get the [`Caller`]. An `Err` becomes the
+//! `ERR <CODE> ...` reply. Handlers reach the outside world only through
+//! `Ctx`: `state` (who is online, delivery), `store` (what must last), the
+//! password worker, and the formats of `reply.rs`.
 
 mod accounts;
-pub mod admin;
+pub mod console;
 mod history;
 mod messaging;
 mod session;
@@ -16,7 +18,8 @@ pub use accounts::password_answered;
 pub use session::end as end_session;
 
 use crate::auth::{Job, Worker};
-use crate::command::{self, Command};
+use crate::clock::UserId;
+use crate::command::{self, Command, Parsed, Spec};
 use crate::config::Config;
 use crate::reply::{Code, Error};
 use crate::session::{AuthStep, Wait};
@@ -72,15 +75,11 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// The caller's display name; handlers that need a JOIN are only called
-    /// for joined connections (the command table checks), so this is set.
-    pub fn me(&self) -> String {
-        self.state.name_of(self.key).unwrap_or("?").to_string()
-    }
-
-    /// The caller's user number (joined connections only, see `me`).
-    pub fn my_id(&self) -> crate::clock::UserId {
-        self.state.conns.get(self.key).and_then(|c| c.session.user).unwrap_or(crate::clock::UserId(u32::MAX))
+    /// The caller, if this connection has joined: its name and user number
+    /// are set together at JOIN (`session::enter`) and kept until it closes.
+    pub fn caller(&self) -> Option<Caller> {
+        let conn = self.state.conns.get(self.key)?;
+        Some(Caller { name: conn.session.name.clone()?, id: conn.session.user? })
     }
 
     /// How the caller is named in log lines.
@@ -89,40 +88,67 @@ impl Ctx<'_> {
     }
 }
 
+/// Who sent a command that needs a JOIN, resolved once by [`dispatch`]:
+/// such handlers take a `&Caller` and so cannot run for a connection that
+/// has not joined.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The name as spelled at JOIN.
+    pub name: String,
+    pub id: UserId,
+}
+
 /// Runs one client line.
 pub fn dispatch(ctx: &mut Ctx, line: &str) {
-    let joined = ctx.state.name_of(ctx.key).is_some();
-    let result = command::parse(line, joined).and_then(|cmd| match cmd {
-        Command::Join { name, password } => session::join(ctx, &name, password),
-        Command::Leave { reason } => session::leave(ctx, reason.as_deref()),
-        Command::Who => session::who(ctx),
-        Command::Help { topic } => session::help(ctx, topic.as_deref()),
-        Command::Ping { token } => session::ping(ctx, token.as_deref()),
-        Command::Msg { to, text } => messaging::msg(ctx, &to, &text),
-        Command::Mcast { to, text, loose_tail } => messaging::mcast(ctx, &to, &text, loose_tail.as_deref()),
-        Command::All { text } => messaging::all(ctx, &text),
-        Command::History { n } => history::history(ctx, n),
-        Command::Clock { on } => history::clock(ctx, on),
-        Command::Register { password } => accounts::register(ctx, password),
-    });
+    let caller = ctx.caller();
+    let result = command::parse(line, caller.is_some()).and_then(|parsed| run(ctx, parsed, caller));
     if let Err(e) = result {
         log::debug!("{}: {}", ctx.label(), e);
         ctx.reply(&e.line());
     }
 }
 
+/// Calls the command's handler: the one arm of this exhaustive match that
+/// names it. `parse` refused rows that need a JOIN unless there is a
+/// caller; their arms take it as `Some(me)`, so a row whose `needs` said
+/// otherwise would still be refused as `parse` refuses, never run for a
+/// made-up caller.
+fn run(ctx: &mut Ctx, parsed: Parsed, caller: Option<Caller>) -> Result<(), Error> {
+    let spec = parsed.spec;
+    match (parsed.command, caller) {
+        (Command::Join { name, password }, _) => session::join(ctx, &name, password),
+        (Command::Leave { reason }, _) => session::leave(ctx, reason.as_deref()),
+        (Command::Help { topic }, _) => session::help(ctx, topic.as_deref()),
+        (Command::Ping { token }, _) => session::ping(ctx, token.as_deref()),
+        (Command::Who, Some(_)) => session::who(ctx),
+        (Command::Msg { to, text }, Some(me)) => messaging::msg(ctx, &me, spec, &to, &text),
+        (Command::Mcast { to, text, loose_tail }, Some(me)) => {
+            messaging::mcast(ctx, &me, spec, &to, &text, loose_tail.as_deref())
+        }
+        (Command::All { text }, Some(me)) => messaging::all(ctx, &me, spec, &text),
+        (Command::History { n }, Some(me)) => history::history(ctx, &me, n),
+        (Command::Clock { on }, Some(me)) => history::clock(ctx, &me, on),
+        (Command::Register { password }, Some(_)) => accounts::register(ctx, password),
+        (_, None) => Err(command::not_joined()),
+    }
+}
+
 /// Sanitized message text (protocol section 5) with the leading spaces that
 /// removed characters uncovered also removed (section 2), or `ERR SYNTAX`
 /// with the command's usage when nothing printable is left.
-fn clean_text(text: &str, command: &str) -> Result<String, Error> {
+fn clean_text(text: &str, spec: &Spec) -> Result<String, Error> {
     let clean = crate::text::sanitize_nonblank(text).map(|t| t.trim_start_matches([' ', '\t']).to_string());
-    clean.ok_or_else(|| match command::lookup(command) {
-        Some(spec) => command::syntax(spec),
-        None => Error::new(Code::Syntax, "text is empty"),
-    })
+    clean.ok_or_else(|| command::syntax(spec.usage))
 }
 
-/// `ERR STORAGE` for a failed store operation (already logged by the store).
+/// `ERR STORAGE` for a failed write (the store has logged it).
 fn storage(what: &str, _e: StoreError) -> Error {
     Error::new(Code::Storage, format!("{what} could not be saved; the server's storage is failing"))
+}
+
+/// `ERR STORAGE` for a failed read. The store logs failed writes but not
+/// reads, so the log line, naming the connection, is written here.
+fn unreadable(ctx: &Ctx, what: &str, e: StoreError) -> Error {
+    log::error!("{}: cannot read {what}: {}", ctx.label(), e.0);
+    Error::new(Code::Storage, format!("{what} cannot be read right now; the server's storage is failing"))
 }

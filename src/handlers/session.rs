@@ -119,7 +119,7 @@ pub fn help(ctx: &mut Ctx, topic: Option<&str>) -> Result<(), Error> {
             return Err(Error::new(Code::UnknownCommand, format!("{topic} is not a command; HELP lists them all")));
         };
         ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));
-        if spec.needs_join && ctx.state.name_of(ctx.key).is_none() {
+        if spec.needs_join() && ctx.state.name_of(ctx.key).is_none() {
             ctx.reply(&reply::help_line("(works after JOIN)"));
         }
         ctx.reply(&reply::ok("HELP", ""));

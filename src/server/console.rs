@@ -5,21 +5,21 @@
 use super::tokens::Source;
 use super::Server;
 use crate::console::{AdminConn, StdinEvent};
-use crate::handlers::admin::{self as admin_cmd, AdminCtx};
+use crate::handlers::console::{self as console_cmd, ConsoleCtx};
 use mio::Interest;
 use std::io;
 
 impl Server {
     /// What a console command may touch.
-    fn admin_ctx(&mut self) -> AdminCtx<'_> {
-        AdminCtx { state: &mut self.state, store: &mut self.store, config: &self.config, started: self.started }
+    fn console_ctx(&mut self) -> ConsoleCtx<'_> {
+        ConsoleCtx { state: &mut self.state, store: &mut self.store, config: &self.config, started: self.started }
     }
 
     /// Runs one console line; returns its reply lines.
     fn console_line(&mut self, line: &str) -> Vec<String> {
         log::info!("console: {}", line.trim());
-        let (reply, outcome) = admin_cmd::run(&mut self.admin_ctx(), line);
-        if outcome == admin_cmd::Outcome::Exit {
+        let (reply, outcome) = console_cmd::run(&mut self.console_ctx(), line);
+        if outcome == console_cmd::Outcome::Exit {
             self.exit = true;
         }
         // DELETE BACKUP and friends answer only for what is committed.
@@ -40,10 +40,13 @@ impl Server {
                 StdinEvent::Line(_) | StdinEvent::TooLong => {
                     let reply = match event {
                         StdinEvent::Line(line) => self.console_line(&line),
-                        _ => vec![format!(
-                            "ERR LINE_TOO_LONG console lines are limited to {} bytes; that line was ignored",
-                            crate::console::CONSOLE_MAX_LINE
-                        )],
+                        _ => vec![crate::reply::console::error(&crate::reply::Error::new(
+                            crate::reply::Code::LineTooLong,
+                            format!(
+                                "console lines are limited to {} bytes; that line was ignored",
+                                crate::console::CONSOLE_MAX_LINE
+                            ),
+                        ))],
                     };
                     let mut out = std::io::stdout().lock();
                     for l in reply {

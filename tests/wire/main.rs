@@ -27,6 +27,7 @@ mod all;
 mod before_join;
 mod bench_smoke;
 mod cli;
+mod command_table;
 mod console_commands;
 mod console_input;
 mod delete_backup;

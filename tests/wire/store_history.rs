@@ -167,3 +167,17 @@ fn every_reply_after_a_join_with_history_answers_its_own_command() {
     assert_eq!(replay, ["HISTORY <ts> alice * two", "HISTORY <ts> alice * three"]);
     assert_eq!(bob.ask("LEAVE"), "OK LEAVE");
 }
+
+/// A HISTORY that cannot be read says so, rather than that something could
+/// not be saved, and the server log says why.
+#[test]
+fn a_history_that_cannot_be_read_says_so() {
+    let s = Server::start();
+    let mut alice = s.join("alice");
+    assert_eq!(alice.ask("ALL before"), "OK ALL delivered=0");
+    // From outside, as a broken disk or a careless operator might.
+    python_sql(&s.db_path(), "db.execute('DROP TABLE participants')\ndb.commit()");
+    assert_eq!(alice.ask("HISTORY"), "ERR STORAGE history cannot be read right now; the server's storage is failing");
+    s.wait_log("(alice): cannot read history: ");
+    assert_eq!(alice.ask("PING"), "PONG");
+}
