@@ -14,12 +14,12 @@
 //! Known users are also kept in memory (a few hundred bytes each), so a JOIN
 //! or a delivery never waits for a read; writes go through to SQLite.
 
-mod checkpointer;
+mod checkpoint;
 
 use crate::clock::{Clock, Clocks, UserId};
 pub use crate::message::{Message, MessageKind as Kind};
 use crate::names;
-use checkpointer::Checkpointer;
+use checkpoint::Checkpointer;
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -270,7 +270,7 @@ pub struct Store {
     pub messages_logged: u64,
     pub commits: u64,
     /// The thread that flushes the WAL to disk and keeps it under
-    /// `wal_limit` (store/checkpointer.rs).
+    /// `wal_limit` (store/checkpoint.rs).
     checkpointer: Option<Checkpointer>,
     /// Each user's place in name order (index: UserId), for writing clocks
     /// sorted by name; worked out again when users were added.

@@ -1,6 +1,6 @@
 //! The store's checkpoint thread: flushes SQLite's write-ahead log to disk
-//! and keeps it small, off the event loop. Part of `store.rs`, which starts
-//! it, calls [`Checkpointer::before_write`] before opening a transaction and
+//! and keeps it small, off the event loop. `store/mod.rs` starts it, calls
+//! [`Checkpointer::before_write`] before opening a transaction and
 //! [`Checkpointer::after_write`] once it has ended.
 //!
 //! Every commit of the loop appends the pages it changed to `<db>-wal`
