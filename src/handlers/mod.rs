@@ -24,16 +24,40 @@ use crate::config::Config;
 use crate::reply::{Code, Error};
 use crate::session::{AuthStep, Wait};
 use crate::state::State;
-use crate::store::{Store, StoreError};
+use crate::store::{Commit, Store, StoreError};
 
 /// A reply that promises durability: sent only once this pass's
-/// transaction has committed, or replaced by `ERR STORAGE` if it failed.
+/// transaction has committed, or replaced by `ERR STORAGE` if it failed
+/// ([`release`]).
 #[derive(Debug)]
 pub struct Durable {
     pub key: usize,
     pub id: u64,
     /// The reply to send after a successful commit.
     pub ok: String,
+}
+
+/// Applies the outcome of a pass's commit to one of its durable replies:
+/// the reply goes out if the pass committed, `ERR STORAGE` in its place if
+/// not, and the connection's later lines, which waited for it, may run
+/// again. Returns the connection's key for the loop to run them, or `None`
+/// if the connection is gone. The loop calls this for every durable reply
+/// of the pass once the store has reported the outcome (SQLite: as its
+/// commit returns).
+pub fn release(state: &mut State, reply: Durable, outcome: &Commit) -> Option<usize> {
+    let conn = state.conns.get_mut(reply.key)?;
+    if conn.id != reply.id {
+        return None; // that connection is gone and its slot reused
+    }
+    conn.session.wait = Wait::No;
+    let line = match outcome {
+        Commit::Done => reply.ok,
+        Commit::Failed(_) => {
+            Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent").line()
+        }
+    };
+    state.send(reply.key, &line);
+    Some(reply.key)
 }
 
 /// What a handler may touch.
@@ -44,7 +68,8 @@ pub struct Ctx<'a> {
     pub store: &'a mut Store,
     pub config: &'a Config,
     pub auth: &'a Worker,
-    /// Durable replies of this pass, released by `server.rs` after commit.
+    /// Durable replies of this pass, released by the loop once the pass's
+    /// commit has an outcome ([`release`]).
     pub after_commit: &'a mut Vec<Durable>,
 }
 

@@ -10,6 +10,7 @@ use crate::handlers;
 use crate::reply::{Code, Error};
 use crate::session::Wait;
 use crate::state::State;
+use crate::store::Commit;
 use mio::Interest;
 use std::cmp::Reverse;
 use std::time::Instant;
@@ -125,24 +126,24 @@ impl Server {
         }
     }
 
-    /// Group commit: one transaction for the pass's store writes, then the
-    /// replies that promised durability, or `ERR STORAGE` in their place.
+    /// Group commit: one transaction for the pass's store writes, then its
+    /// outcome applied to the replies that promised durability.
     pub(super) fn commit(&mut self) {
-        let result = self.store.commit();
-        for d in std::mem::take(&mut self.after_commit) {
-            let Some(conn) = self.state.conns.get_mut(d.key) else { continue };
-            if conn.id != d.id {
-                continue;
+        let outcome = self.store.commit();
+        self.committed(outcome);
+    }
+
+    /// A commit's outcome: each durable reply of its pass goes out, or
+    /// `ERR STORAGE` in its place, and its connection's later lines run
+    /// again. SQLite's commit returns the outcome at once, so this runs
+    /// right after it; a remote store would report it later, through the
+    /// waker (as the password worker reports its answers), and each pass's
+    /// replies would wait for the outcome of that pass's commit.
+    fn committed(&mut self, outcome: Commit) {
+        for reply in std::mem::take(&mut self.after_commit) {
+            if let Some(key) = handlers::release(&mut self.state, reply, &outcome) {
+                self.schedule_run(key);
             }
-            conn.session.wait = Wait::No;
-            let line = match &result {
-                Ok(()) => d.ok,
-                Err(_) => {
-                    Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent").line()
-                }
-            };
-            self.state.send(d.key, &line);
-            self.schedule_run(d.key);
         }
     }
 

@@ -5,6 +5,7 @@ use super::tokens::Source;
 use super::{Server, DELIVERY_POLL_MIN, SHUTDOWN_FLUSH};
 use crate::message::Event;
 use crate::session::Wait;
+use crate::store::Commit;
 use mio::Events;
 use std::time::{Duration, Instant};
 
@@ -65,7 +66,7 @@ impl Server {
             // Everyone is leaving: no LEFT to anyone.
             crate::handlers::end_session(&mut self.state, &mut self.store, key, None);
         }
-        if let Err(e) = self.store.commit() {
+        if let Commit::Failed(e) = self.store.commit() {
             log::error!("shutdown: last commit failed: {}", e.0);
         }
         log::info!("shutdown complete");

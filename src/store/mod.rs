@@ -98,6 +98,21 @@ impl From<rusqlite::Error> for StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// What became of a pass's writes: the outcome its durable replies wait
+/// for (`OK MSG bob stored`, `OK REGISTER`). SQLite's [`Store::commit`]
+/// returns it at once; a remote store would report it later, through the
+/// loop's waker, and the loop would apply it the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Commit {
+    /// Every write of the pass is in the log (or it had none): its replies
+    /// may go out.
+    Done,
+    /// Nothing of the pass was kept; the error is logged already. Its
+    /// replies become `ERR STORAGE`.
+    Failed(StoreError),
+}
+
 /// The open database.
 pub struct Store {
     db: Connection,
@@ -317,10 +332,11 @@ impl Store {
         self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
-    /// Commits this pass's writes in one transaction. On failure everything
-    /// of the pass is rolled back and the error returned (already logged);
+    /// Commits this pass's writes in one transaction, and returns what
+    /// became of them: the outcome the pass's durable replies wait for. On
+    /// failure everything of the pass is rolled back (the error is logged);
     /// changes kept in memory are written again by a later commit.
-    pub fn commit(&mut self) -> Result<()> {
+    pub fn commit(&mut self) -> Commit {
         let dirty = &mut self.dirty_clocks;
         self.clocks.settle(|id| dirty.insert(id));
         let saving = self.has_pending_writes();
@@ -369,7 +385,10 @@ impl Store {
                 self.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
             }
         }
-        result
+        match result {
+            Ok(()) => Commit::Done,
+            Err(e) => Commit::Failed(e),
+        }
     }
 
     /// Writes the rows changed in memory into this pass's transaction. They
@@ -951,7 +970,7 @@ mod tests {
         s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
         s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
         s.log_message(&msg(Kind::Mcast, "b", "a,c", "b to a,c"), &["b".into(), "a".into(), "c".into()]).unwrap();
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         let texts =
             |who: &str| -> Vec<String> { s.history(Some(who), 10).unwrap().into_iter().map(|m| m.text).collect() };
         assert_eq!(texts("a"), ["hi all", "a to b", "b to a,c"]);
@@ -971,7 +990,7 @@ mod tests {
             s.clock_sent(alice, &c);
             s.clock_receive(bob, &c);
             s.set_password("ALICE", "$argon2id$fake").unwrap();
-            s.commit().unwrap();
+            assert_eq!(s.commit(), Commit::Done);
         }
         let s = Store::open(&p).unwrap();
         let u = s.user("alice").expect("known");
@@ -1009,10 +1028,10 @@ mod tests {
         {
             let mut s = Store::open(&p).unwrap();
             s.user_joined("bob", "t");
-            s.commit().unwrap();
+            assert_eq!(s.commit(), Commit::Done);
             s.log_message(&msg(Kind::All, "bob", "*", "never committed"), &[]).unwrap();
             s.failed = Some(StoreError("simulated".into()));
-            assert!(s.commit().is_err());
+            assert!(matches!(s.commit(), Commit::Failed(_)));
             assert!(s.history(None, 10).unwrap().is_empty());
             s.log_message(&msg(Kind::All, "bob", "*", "after"), &[]).unwrap();
         } // dropped without commit
@@ -1031,12 +1050,12 @@ mod tests {
         // A later write of the same pass fails: the pass is rolled back.
         s.failed = Some(StoreError("simulated".into()));
         s.log_live_message(&live("two", "t2"), &[], limit);
-        assert!(s.commit().is_err());
+        assert!(matches!(s.commit(), Commit::Failed(_)));
         assert_eq!(s.unlogged(), 2);
         assert!(s.history(None, 10).unwrap().is_empty());
         // The next message goes in after them, each with its own time.
         s.log_live_message(&live("three", "t3"), &[], limit);
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         assert_eq!(s.unlogged(), 0);
         let log: Vec<(String, String)> = s.history(None, 10).unwrap().into_iter().map(|m| (m.ts, m.text)).collect();
         let want = [("t1", "one"), ("t2", "two"), ("t3", "three")].map(|(t, m)| (t.to_string(), m.to_string()));
@@ -1057,10 +1076,10 @@ mod tests {
         let by_bytes = UnloggedLimit { messages: 100, bytes: kept_bytes + 10 };
         s.log_live_message(&msg(Kind::All, "x", "*", &"long".repeat(10)), &[], by_bytes);
         assert_eq!((s.unlogged(), s.unlogged.dropped), (2, 2));
-        assert!(s.commit().is_err());
+        assert!(matches!(s.commit(), Commit::Failed(_)));
         // Written by the retry; the count of dropped ones is reported and reset.
         s.retry_at = Some(std::time::Instant::now());
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         let texts: Vec<String> = s.history(None, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["a", "b"]);
         assert_eq!((s.unlogged(), s.unlogged.bytes, s.unlogged.dropped), (0, 0, 0));
@@ -1072,9 +1091,9 @@ mod tests {
         let mut s = Store::open(&p).unwrap();
         s.failed = Some(StoreError("simulated".into()));
         s.log_live_message(&msg(Kind::All, "x", "*", "kept"), &[], UnloggedLimit { messages: 5, bytes: 1 << 20 });
-        assert!(s.commit().is_err());
+        assert!(matches!(s.commit(), Commit::Failed(_)));
         assert_eq!(s.delete_log().unwrap(), (1, 0));
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         assert_eq!((s.unlogged(), s.history(None, 10).unwrap().len()), (0, 0));
     }
 
@@ -1086,7 +1105,7 @@ mod tests {
         let b = s.log_message(&msg(Kind::Msg, "a", "b", "two"), &[]).unwrap();
         s.add_pending("B", b).unwrap();
         s.add_pending("b", a).unwrap();
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         let texts: Vec<String> = s.pending_after("b", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["one", "two"]);
         assert_eq!(s.pending_after("b", a, 10).unwrap()[0].text, "two", "read from after an id");
@@ -1095,7 +1114,7 @@ mod tests {
         // Gone at once for readers, before the removal is on disk.
         assert_eq!(s.pending_count("b").unwrap(), 1);
         assert_eq!(s.pending_after("b", 0, 10).unwrap()[0].text, "two");
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         assert_eq!(s.pending_count("b").unwrap(), 1);
     }
 
@@ -1107,9 +1126,9 @@ mod tests {
         s.log_message(&msg(Kind::Msg, "a", "b", "read"), &["a".into(), "b".into()]).unwrap();
         let waiting = s.log_message(&msg(Kind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
         s.add_pending("c", waiting).unwrap();
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         assert_eq!(s.delete_log().unwrap(), (2, 1));
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         let texts: Vec<String> = s.pending_after("c", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["waiting"]);
         assert_eq!(s.history(Some("a"), 10).unwrap().len(), 1);
@@ -1124,7 +1143,7 @@ mod tests {
         let mut s = Store::open_with(&p, limit).unwrap();
         let alice = s.user_joined("alice", "t");
         s.user_joined("bob", "t");
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         // One stored MSG per commit, as a client waiting for each reply
         // sends them: the most log per message. Unbounded, 2000 of them
         // leave some 45 MB of log.
@@ -1136,7 +1155,7 @@ mod tests {
                 .log_message(&msg(Kind::Msg, "alice", "bob", &format!("number {i}")), &["alice".into(), "bob".into()])
                 .unwrap();
             s.add_pending("bob", id).unwrap();
-            s.commit().expect("a checkpoint never makes a commit fail");
+            assert_eq!(s.commit(), Commit::Done, "a checkpoint never makes a commit fail");
             largest = largest.max(size());
         }
         // Generous: the loop stops at three quarters of the limit, and

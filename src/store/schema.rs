@@ -207,7 +207,7 @@ pub(super) fn open(path: &Path, wal_limit: u64) -> Result<Connection, String> {
 mod tests {
     use super::*;
     use crate::store::tests::{msg, temp_db};
-    use crate::store::{Kind, Store};
+    use crate::store::{Commit, Kind, Store};
 
     #[test]
     fn a_schema_1_database_is_migrated_with_its_clocks() {
@@ -239,7 +239,7 @@ mod tests {
         let carol = s.user_joined("carol", "t2");
         let c = s.send_clock(carol);
         s.clock_sent(carol, &c);
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         drop(s);
         let mut s = Store::open(&p).unwrap();
         assert_eq!(s.clock_text(s.id("carol").unwrap()), "carol=1");
@@ -252,7 +252,7 @@ mod tests {
         let mut s = Store::open(&p).unwrap();
         s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
         s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
-        s.commit().unwrap();
+        assert_eq!(s.commit(), Commit::Done);
         let sql: String =
             s.db.query_row("SELECT sql FROM sqlite_master WHERE name = 'messages_broadcasts'", [], |r| r.get(0))
                 .unwrap();
