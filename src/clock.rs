@@ -5,10 +5,15 @@
 //! delivering a message to a user merges the message's clock into the
 //! user's (element-wise maximum) and then ticks the user's own entry.
 //!
-//! Users are numbered ([`UserId`], given out by `store.rs`), and a clock is
+//! Users are numbered ([`UserId`], given out by the store), and a clock is
 //! a short vector of (user, counter) sorted by user, so the merge done for
 //! every delivery is one linear pass over integers. Names appear only when
-//! a clock is written out (`store.rs` formats `alice=3,bob=1`). Pure.
+//! a clock is written out (`store/clocks.rs` formats `alice=3,bob=1`).
+//!
+//! The book of every user's clock, [`Clocks`], belongs to presence
+//! (`state.rs`), which joins and leaves users in it as they join and leave;
+//! the store reads it from disk at start and saves the clocks that changed
+//! with each commit. Pure.
 
 use std::rc::Rc;
 
@@ -135,6 +140,11 @@ impl Clock {
 /// [`Clocks::settle`] folds the accumulators into the users once a pass,
 /// after which one empty cohort is left. The result is the same clock,
 /// entry for entry, as merging at every delivery (see the tests).
+///
+/// `settle` also names every user whose clock changed since the last one,
+/// so the store can save them: the book marks a send, a receive and a
+/// leave as it applies them (a flag on the user, no hashing), and a
+/// broadcast's receivers when it folds the accumulators.
 #[derive(Debug, Default)]
 pub struct Clocks {
     users: Vec<Entry>,
@@ -143,6 +153,9 @@ pub struct Clocks {
     cohorts: Vec<Clock>,
     /// Joined users (position in this list: `Entry::slot`).
     joined: Vec<UserId>,
+    /// Users whose clock a send, a receive or a leave changed since the
+    /// last settle (those with `Entry::changed` set).
+    changed: Vec<UserId>,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +167,8 @@ struct Entry {
     /// Joined: index of the cohort and place in `Clocks::joined`.
     cohort: Option<usize>,
     slot: usize,
+    /// Listed in `Clocks::changed`.
+    changed: bool,
 }
 
 impl Clocks {
@@ -167,7 +182,16 @@ impl Clocks {
         if i >= self.users.len() {
             self.users.resize_with(i + 1, Entry::default);
         }
-        self.users[i] = Entry { own: clock.get(id), base: clock, cohort: None, slot: 0 };
+        self.users[i] = Entry { own: clock.get(id), base: clock, cohort: None, slot: 0, changed: false };
+    }
+
+    /// Lists a user whose clock changed, for the next settle.
+    fn mark(&mut self, id: UserId) {
+        let e = &mut self.users[id.0 as usize];
+        if !e.changed {
+            e.changed = true;
+            self.changed.push(id);
+        }
     }
 
     /// A user's clock as it is now.
@@ -191,9 +215,14 @@ impl Clocks {
         }
     }
 
-    /// The user joined: from now on every broadcast reaches them.
+    /// The user joined: from now on every broadcast reaches them. A user
+    /// the book does not know yet (new since start) has an empty clock.
     pub fn join(&mut self, id: UserId) {
-        if self.users[id.0 as usize].cohort.is_some() {
+        let i = id.0 as usize;
+        if i >= self.users.len() {
+            self.users.resize_with(i + 1, Entry::default);
+        }
+        if self.users[i].cohort.is_some() {
             return;
         }
         // The newest accumulator holds broadcasts this user never got.
@@ -206,9 +235,11 @@ impl Clocks {
         self.joined.push(id);
     }
 
-    /// The user left: their clock is worked out and no broadcast reaches them.
+    /// The user left: their clock is worked out (and saved with the next
+    /// commit) and no broadcast reaches them.
     pub fn leave(&mut self, id: UserId) {
         self.work_out(id);
+        self.mark(id);
         let e = &mut self.users[id.0 as usize];
         if e.cohort.take().is_none() {
             return;
@@ -218,11 +249,6 @@ impl Clocks {
         if let Some(&moved) = self.joined.get(slot) {
             self.users[moved.0 as usize].slot = slot;
         }
-    }
-
-    /// How many users are joined.
-    pub fn joined(&self) -> usize {
-        self.joined.len()
     }
 
     /// The clock a message from `id` would carry: theirs with their own
@@ -238,6 +264,7 @@ impl Clocks {
         let e = &mut self.users[id.0 as usize];
         e.own = clock.get(id);
         e.base = clock.clone();
+        self.mark(id);
     }
 
     /// A delivery to one user (MSG, MCAST, a stored message): merge, then tick.
@@ -247,6 +274,7 @@ impl Clocks {
         e.base.merge(message);
         e.own = e.own.max(e.base.get(id)) + 1;
         e.base.set(id, e.own);
+        self.mark(id);
     }
 
     /// `id` sent `clock` to every joined user (ALL): the sender's clock is
@@ -265,28 +293,39 @@ impl Clocks {
     }
 
     /// Folds the accumulators into the joined users' clocks and calls
-    /// `moved` for every user whose clock a broadcast changed (they must be
-    /// saved). One empty cohort is left, for everyone joined.
+    /// `moved` for every user whose clock changed since the last settle: a
+    /// broadcast reached them, or they sent, received or left (they must be
+    /// saved). A user may be named twice. One empty cohort is left, for
+    /// everyone joined.
     pub fn settle(&mut self, mut moved: impl FnMut(UserId)) {
-        if self.cohorts.len() == 1 && self.cohorts[0].is_empty() {
-            return;
-        }
-        for i in 0..self.joined.len() {
-            let id = self.joined[i];
-            let c = self.users[id.0 as usize].cohort.unwrap_or(0);
-            if !self.cohorts[c].is_empty() {
-                self.work_out(id);
-                moved(id);
+        if self.broadcasts_pending() {
+            for i in 0..self.joined.len() {
+                let id = self.joined[i];
+                let c = self.users[id.0 as usize].cohort.unwrap_or(0);
+                if !self.cohorts[c].is_empty() {
+                    self.work_out(id);
+                    moved(id);
+                }
+                self.users[id.0 as usize].cohort = Some(0);
             }
-            self.users[id.0 as usize].cohort = Some(0);
+            self.cohorts.truncate(1);
+            self.cohorts[0] = Clock::new();
         }
-        self.cohorts.truncate(1);
-        self.cohorts[0] = Clock::new();
+        for id in self.changed.drain(..) {
+            self.users[id.0 as usize].changed = false;
+            moved(id);
+        }
     }
 
-    /// True when [`Clocks::settle`] has work to do.
-    pub fn unsettled(&self) -> bool {
+    /// Broadcasts wait in the accumulators.
+    fn broadcasts_pending(&self) -> bool {
         self.cohorts.len() > 1 || !self.cohorts[0].is_empty()
+    }
+
+    /// True when [`Clocks::settle`] has work to do: clocks changed since
+    /// the last one, which the store has not been told of.
+    pub fn unsettled(&self) -> bool {
+        self.broadcasts_pending() || !self.changed.is_empty()
     }
 }
 
@@ -431,8 +470,30 @@ mod tests {
         let mut moved = Vec::new();
         book.settle(|id| moved.push(id));
         moved.sort();
+        moved.dedup();
         assert_eq!(moved, [A, B]);
         assert_eq!(book.get(C).entries().collect::<Vec<_>>(), []);
         assert_eq!(book.get(B).entries().collect::<Vec<_>>(), [(A, 1), (B, 1)]);
+    }
+
+    #[test]
+    fn settle_names_sends_receives_and_leaves_once_each() {
+        let mut book = Clocks::new();
+        for id in [A, B, C] {
+            book.join(id); // new to the book: an empty clock
+        }
+        assert!(!book.unsettled(), "joining changes no clock");
+        let m = book.next_send(A);
+        book.sent(A, &m);
+        book.receive(B, &m);
+        book.receive(B, &m);
+        book.leave(C);
+        assert!(book.unsettled());
+        let mut moved = Vec::new();
+        book.settle(|id| moved.push(id));
+        moved.sort();
+        assert_eq!(moved, [A, B, C]);
+        assert!(!book.unsettled());
+        book.settle(|id| panic!("{id:?} named again"));
     }
 }

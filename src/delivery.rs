@@ -16,7 +16,7 @@
 //! our send buffer die with the process, acknowledged ones do not. After a
 //! crash a message may come twice, never not at all.
 
-use crate::clock::{Clock, UserId};
+use crate::clock::{Clock, Clocks, UserId};
 use crate::conn::Close;
 use crate::reply;
 use crate::state::{Outgoing, State};
@@ -109,8 +109,9 @@ pub fn keeps_feeding(closing: Option<&Close>) -> bool {
 pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
     let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
     let Some(mut d) = conn.session.delivery.take() else { return Step { moved: false, done: true } };
-    let mut moved = take_acknowledged(&mut d, conn.acked_total(), store);
+    let acked = conn.acked_total();
     let feeding = keeps_feeding(conn.closing.as_ref());
+    let mut moved = take_acknowledged(&mut d, acked, state.clocks_mut(), store);
     if feeding {
         moved |= feed(&mut d, state, store, key);
     }
@@ -127,11 +128,14 @@ pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
 /// stored messages sees them counted.
 pub fn before_line(state: &mut State, store: &mut Store, key: usize) {
     let Some(conn) = state.conns.get_mut(key) else { return };
-    if conn.session.delivery.as_ref().is_some_and(|d| d.awaits_ack()) {
-        let acked = conn.acked_total();
-        if let Some(d) = conn.session.delivery.as_mut() {
-            take_acknowledged(d, acked, store);
-        }
+    if !conn.session.delivery.as_ref().is_some_and(|d| d.awaits_ack()) {
+        return;
+    }
+    let acked = conn.acked_total();
+    let Some(mut d) = conn.session.delivery.take() else { return };
+    take_acknowledged(&mut d, acked, state.clocks_mut(), store);
+    if let Some(conn) = state.conns.get_mut(key) {
+        conn.session.delivery = Some(d);
     }
 }
 
@@ -158,7 +162,7 @@ pub fn settle(state: &mut State, store: &mut Store, name: &str) {
 
 /// Messages whose last byte the peer acknowledged leave the queue (on disk
 /// with the next commit), and their clocks reach the recipient's.
-fn take_acknowledged(d: &mut Delivery, acked: Option<u64>, store: &mut Store) -> bool {
+fn take_acknowledged(d: &mut Delivery, acked: Option<u64>, clocks: &mut Clocks, store: &mut Store) -> bool {
     let Some(acked) = acked else { return false };
     let mut ids = Vec::new();
     while let Some((end, id, _)) = d.unacked.front() {
@@ -167,7 +171,7 @@ fn take_acknowledged(d: &mut Delivery, acked: Option<u64>, store: &mut Store) ->
         }
         ids.push(*id);
         if let Some((_, _, clock)) = d.unacked.pop_front() {
-            store.clock_receive(d.user, &clock);
+            clocks.receive(d.user, &clock);
         }
     }
     if ids.is_empty() {

@@ -1,12 +1,18 @@
 //! Who is online and how lines reach them: the delivery half of the seam
 //! between handlers and the world (the store is the other half).
 //!
-//! Handlers ask this module who is online and hand it lines to deliver; it
-//! appends them to connections' outbound buffers and lists those connections
-//! for `server.rs`'s flush pass. It never touches a socket, so a future
-//! multi-node chatd can put presence and fan-out behind these same calls.
+//! Handlers ask this module who is online and where a user is
+//! ([`State::locate`]), and hand it lines to deliver; it appends them to
+//! connections' outbound buffers and lists those connections for the loop's
+//! flush pass. It never touches a socket, so a future multi-node chatd can
+//! put presence and fan-out behind these same calls.
+//!
+//! Presence keeps the vector-clock book too (`clock.rs`): the book's joined
+//! users are exactly the online ones, since [`State::join`] and
+//! [`State::part`] change both, so a broadcast's clock rules reach the
+//! users the broadcast reached.
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Clocks, UserId};
 use crate::conn::{Close, Conn};
 use crate::delivery::Delivery;
 use crate::dialect::Dialect;
@@ -31,6 +37,8 @@ pub struct State {
     pub conns: slab::Slab<Conn>,
     /// Joined users: folded name -> connection key.
     online: HashMap<String, usize>,
+    /// Every known user's vector clock; its joined users are `online`'s.
+    clocks: Clocks,
     /// Bytes of unsent output before a client is dropped.
     max_sendq: usize,
     /// Connections with output to flush, and connections to close, after
@@ -48,10 +56,13 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(max_sendq: usize) -> State {
+    /// Presence with nobody joined, and the clock book as the store read
+    /// it at start.
+    pub fn new(max_sendq: usize, clocks: Clocks) -> State {
         State {
             conns: slab::Slab::new(),
             online: HashMap::new(),
+            clocks,
             max_sendq,
             to_flush: Vec::new(),
             to_close: Vec::new(),
@@ -161,26 +172,47 @@ impl State {
         self.online(name).and_then(|k| self.name_of(k))
     }
 
-    /// Puts a connection online under `name`; false if the name is online
-    /// on another connection.
+    /// Puts a connection online as user `id`, named `name`, and the user
+    /// in the clock book's joined set (every broadcast reaches them from
+    /// now on); false if the name is online on another connection.
     #[must_use]
-    pub fn join(&mut self, key: usize, name: &str) -> bool {
+    pub fn join(&mut self, key: usize, name: &str, id: UserId) -> bool {
         let folded = names::fold(name);
         if self.online.contains_key(&folded) {
             return false;
         }
         if let Some(conn) = self.conns.get_mut(key) {
             conn.session.name = Some(name.to_string());
+            conn.session.user = Some(id);
             self.online.insert(folded, key);
+            self.clocks.join(id);
         }
         true
     }
 
-    /// Takes a connection offline; returns the name it had.
+    /// Takes a connection offline, and its user out of the clock book's
+    /// joined set; returns the name it had.
     pub fn part(&mut self, key: usize) -> Option<String> {
-        let name = self.conns.get_mut(key)?.session.name.take()?;
+        let session = &mut self.conns.get_mut(key)?.session;
+        let name = session.name.take()?;
+        if let Some(id) = session.user {
+            self.clocks.leave(id);
+        }
         self.online.remove(&names::fold(&name));
         Some(name)
+    }
+
+    /// The clock book (`clock.rs`): every known user's vector clock, for
+    /// the clock rules of a message and for the store to save at commit.
+    /// Users join and leave it only through [`State::join`] and
+    /// [`State::part`].
+    pub fn clocks(&self) -> &Clocks {
+        &self.clocks
+    }
+
+    /// [`State::clocks`], to apply the clock rules.
+    pub fn clocks_mut(&mut self) -> &mut Clocks {
+        &mut self.clocks
     }
 
     /// Tells every joined user but `except` of an event, each in its own

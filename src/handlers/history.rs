@@ -22,7 +22,7 @@ pub fn history(ctx: &mut Ctx, me: &Caller, n: Option<usize>) -> Result<(), Error
 pub fn clock(ctx: &mut Ctx, me: &Caller, on: Option<bool>) -> Result<(), Error> {
     match on {
         None => {
-            let clock = ctx.store.clock_text(me.id);
+            let clock = ctx.store.format_clock(ctx.state.clocks_mut().get(me.id));
             ctx.reply(&reply::ok("CLOCK", &clock));
         }
         Some(on) => {

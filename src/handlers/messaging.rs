@@ -8,7 +8,7 @@ use super::{clean_text, storage, Caller, Ctx};
 use crate::clock::{Clock, UserId};
 use crate::command::Spec;
 use crate::reply::{self, Code, Error};
-use crate::state::Outgoing;
+use crate::state::{Outgoing, Where};
 use crate::store::{Kind, Message, Store, UnloggedLimit};
 
 fn no_such_user(name: &str) -> Error {
@@ -23,8 +23,10 @@ struct Recipient {
     key: Option<usize>,
 }
 
+/// A recipient by name: joined here if presence says so (on that
+/// connection), else a known user (the store's) who is offline.
 fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
-    if let Some(key) = ctx.state.online(name) {
+    if let Where::Here(key) = ctx.state.locate(name) {
         if let Some(conn) = ctx.state.conns.get(key) {
             if let (Some(name), Some(id)) = (&conn.session.name, conn.session.user) {
                 return Ok(Recipient { name: name.clone(), id, key: Some(key) });
@@ -40,7 +42,7 @@ fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
 /// A new message from the caller, carrying the caller's clock with their
 /// own entry ticked (recorded once the message is on its way).
 fn compose(ctx: &mut Ctx, me: &Caller, kind: Kind, to: String, text: String) -> Message {
-    let clock = ctx.store.send_clock(me.id);
+    let clock = ctx.state.clocks_mut().next_send(me.id);
     Message { id: 0, kind, ts: ctx.state.ts(), from: me.name.clone(), to, clock, clock_text: String::new(), text }
 }
 
@@ -61,11 +63,11 @@ fn send(ctx: &mut Ctx, me: &Caller, m: &Message, to: &[Recipient]) -> Result<(Ve
             ctx.store.add_pending(&r.name, id).map_err(|e| storage("the message", e))?;
         }
     }
-    ctx.store.clock_sent(me.id, &m.clock);
+    ctx.state.clocks_mut().sent(me.id, &m.clock);
     let online: Vec<&Recipient> = to.iter().filter(|r| r.key.is_some()).collect();
     deliver(ctx, m, online.iter().filter_map(|r| r.key));
     for r in &online {
-        ctx.store.clock_receive(r.id, &m.clock);
+        ctx.state.clocks_mut().receive(r.id, &m.clock);
     }
     let delivered = online.iter().map(|r| r.name.clone()).collect();
     Ok((delivered, offline.iter().map(|r| r.name.clone()).collect()))
@@ -156,9 +158,9 @@ pub fn all(ctx: &mut Ctx, me: &Caller, spec: &Spec, text: &str) -> Result<(), Er
     ctx.store.log_live_message(&m, &[], unlogged_limit(ctx));
     let receivers = ctx.state.joined_keys(Some(ctx.key));
     deliver(ctx, &m, receivers.iter().copied());
-    // Every joined user but the sender got it: the clock rules for all.
-    debug_assert_eq!(receivers.len() + 1, ctx.store.clocks_joined());
-    ctx.store.clock_broadcast(me.id, &m.clock);
+    // Every joined user but the sender got it: the clock rules for all
+    // (presence's clock book holds exactly the joined users).
+    ctx.state.clocks_mut().broadcast(me.id, &m.clock);
     let delivered = receivers.len();
     ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
     Ok(())

@@ -55,14 +55,13 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
         log::error!("{}: cannot read {name}'s stored messages: {}", ctx.label(), e.0);
         Error::new(Code::Storage, "your stored messages cannot be read right now; try JOIN again later")
     })?;
-    if !ctx.state.join(ctx.key, name) {
-        return check_free(ctx, name); // NAME_TAKEN (checked just above, so not reached)
-    }
     let ts = ctx.state.ts();
     let id = ctx.store.user_joined(name, &ts);
+    if !ctx.state.join(ctx.key, name, id) {
+        return check_free(ctx, name); // NAME_TAKEN (checked just above, so not reached)
+    }
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
         conn.session.joined_at = Some(ts.clone());
-        conn.session.user = Some(id);
     }
     log::info!("{}: joined, {} pending", ctx.label(), pending);
     ctx.reply(&reply::ok("JOIN", &format!("{name} pending={pending}")));
@@ -75,8 +74,9 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
 }
 
 /// Takes a connection's user offline, the mirror of `enter`: the name is
-/// free again, the last-seen time is saved, and with a `reason` the others
-/// get `LEFT <ts> <name> [reason]` (none when the whole server stops).
+/// free again (and no broadcast's clock rules count them), the last-seen
+/// time is saved, and with a `reason` the others get `LEFT <ts> <name>
+/// [reason]` (none when the whole server stops).
 /// Returns whether the connection had joined. Called by the loop's close
 /// pass and by shutdown, never from inside a handler.
 pub fn end(state: &mut State, store: &mut Store, key: usize, reason: Option<&str>) -> bool {

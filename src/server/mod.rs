@@ -187,7 +187,7 @@ impl Server {
                 self.retry_accept();
             }
             // Leaves, and stored messages the peers acknowledged.
-            if self.store.has_pending_writes() {
+            if self.store.has_pending_writes(self.state.clocks()) {
                 self.commit();
             }
             self.watchdog_ping();

@@ -129,7 +129,7 @@ impl Server {
     /// Group commit: one transaction for the pass's store writes, then its
     /// outcome applied to the replies that promised durability.
     pub(super) fn commit(&mut self) {
-        let outcome = self.store.commit();
+        let outcome = self.store.commit(self.state.clocks_mut());
         self.committed(outcome);
     }
 

@@ -53,7 +53,7 @@ impl Server {
                 .register(&mut l.socket, Source::Listener(i).token(), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
-        let store = Store::open_with(&config.db, config.wal_limit).map_err(StartError)?;
+        let (store, clocks) = Store::open_with(&config.db, config.wal_limit).map_err(StartError)?;
         let mut admin = match &config.admin_socket {
             Some(path) => Some(AdminSocket::bind(path).map_err(StartError)?),
             None => None,
@@ -77,7 +77,7 @@ impl Server {
             config,
             poll,
             listeners,
-            state: State::new(max_sendq),
+            state: State::new(max_sendq, clocks),
             store,
             auth,
             after_commit: Vec::new(),

@@ -25,7 +25,7 @@ impl Server {
         // Out of descriptors, or connections draining: look again shortly.
         let soon =
             (self.accept_paused || !self.draining.is_empty()).then(|| Instant::now() + Duration::from_millis(50));
-        let store = self.store.retry_at();
+        let store = self.store.retry_at(self.state.clocks());
         let delivery = (!self.state.delivering.is_empty()).then_some(self.delivery_poll.0);
         let next = [join, flood, watchdog, soon, store, delivery].into_iter().flatten().min();
         // Round up so the timer has passed when poll returns.

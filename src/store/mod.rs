@@ -119,14 +119,12 @@ pub struct Store {
     /// Known users, indexed by their `UserId`, and the index by folded name.
     users: Vec<User>,
     ids: HashMap<String, UserId>,
-    /// Every known user's vector clock (index: UserId).
-    clocks: Clocks,
     /// UserId by number on disk, for reading clocks back.
     by_disk_id: HashMap<i64, UserId>,
-    /// Users whose row (name, password, last seen), or whose clock, changed
-    /// in memory and is not yet on disk: written at the next commit, and
-    /// kept for the one after if that commit fails, so memory and disk
-    /// never part ways.
+    /// Users whose row (name, password, last seen), or whose clock (as the
+    /// clock book named them at a commit), changed in memory and is not yet
+    /// on disk: written at the next commit, and kept for the one after if
+    /// that commit fails, so memory and disk never part ways.
     dirty_users: DirtySet,
     dirty_clocks: DirtySet,
     /// Stored messages written to their recipient, not yet removed on disk.
@@ -206,20 +204,21 @@ impl Drop for Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database, with the
     /// default `wal_limit`. Refuses a file that is not a chatd database or
-    /// comes from a newer chatd.
-    pub fn open(path: &Path) -> std::result::Result<Store, String> {
+    /// comes from a newer chatd. Returns the store and every known user's
+    /// clock as last saved: the clock book, which presence keeps
+    /// (`State`) and hands back to [`Store::commit`].
+    pub fn open(path: &Path) -> std::result::Result<(Store, Clocks), String> {
         Store::open_with(path, crate::config::DEFAULT_WAL_LIMIT)
     }
 
     /// [`Store::open`], keeping the write-ahead log under `wal_limit` bytes.
-    pub fn open_with(path: &Path, wal_limit: u64) -> std::result::Result<Store, String> {
+    pub fn open_with(path: &Path, wal_limit: u64) -> std::result::Result<(Store, Clocks), String> {
         let shown = path.display();
         let db = schema::open(path, wal_limit)?;
         let mut store = Store {
             db,
             users: Vec::new(),
             ids: HashMap::new(),
-            clocks: Clocks::new(),
             by_disk_id: HashMap::new(),
             dirty_users: DirtySet::default(),
             dirty_clocks: DirtySet::default(),
@@ -235,12 +234,14 @@ impl Store {
             checkpointer: None,
             name_ranks: std::cell::RefCell::new(Vec::new()),
         };
-        store.load_users().map_err(|e| format!("cannot read users from {shown}: {}", e.0))?;
+        let read = |e: StoreError| format!("cannot read users from {shown}: {}", e.0);
+        store.load_users().map_err(read)?;
+        let clocks = store.load_clocks().map_err(read)?;
         let checkpointer =
             Checkpointer::start(path, wal_limit).map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
         checkpointer.watch(&store.db);
         store.checkpointer = Some(checkpointer);
-        Ok(store)
+        Ok((store, clocks))
     }
 
     fn load_users(&mut self) -> Result<()> {
@@ -260,19 +261,26 @@ impl Store {
         for user in users {
             self.add_user(user);
         }
-        // Clocks name other users: read them once every user has a number.
+        Ok(())
+    }
+
+    /// Every known user's clock, as on disk. Clocks name other users: read
+    /// once every user has a number.
+    fn load_clocks(&self) -> Result<Clocks> {
+        let mut book = Clocks::new();
+        for i in 0..self.users.len() {
+            book.add(UserId(i as u32), Clock::new());
+        }
         let mut stmt = self.db.prepare("SELECT user, counts FROM clocks")?;
         let clocks = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
         for (disk_id, counts) in clocks {
             if let Some(&id) = self.by_disk_id.get(&disk_id) {
-                let clock = self.decode_clock(&counts);
-                self.clocks.add(id, clock);
+                book.add(id, self.decode_clock(&counts));
             }
         }
-        Ok(())
+        Ok(book)
     }
 
     fn add_user(&mut self, user: User) -> UserId {
@@ -280,7 +288,6 @@ impl Store {
         self.ids.insert(user.folded.clone(), id);
         self.by_disk_id.insert(user.disk_id, id);
         self.users.push(user);
-        self.clocks.add(id, Clock::new());
         id
     }
 
@@ -311,10 +318,11 @@ impl Store {
         })
     }
 
-    /// When changes that a failed commit left in memory will be written
-    /// again (the loop wakes up for it even when idle).
-    pub fn retry_at(&self) -> Option<std::time::Instant> {
-        self.retry_at.filter(|_| self.has_unsaved())
+    /// When changes that a failed commit left in memory (here, or clocks
+    /// in the book) will be written again (the loop wakes up for it even
+    /// when idle).
+    pub fn retry_at(&self, clocks: &Clocks) -> Option<std::time::Instant> {
+        self.retry_at.filter(|_| self.has_unsaved() || clocks.unsettled())
     }
 
     /// Changes held in memory and not yet on disk.
@@ -325,23 +333,25 @@ impl Store {
             && self.unlogged.kept.is_empty())
     }
 
-    /// True when this pass has writes waiting for [`Store::commit`].
-    pub fn has_pending_writes(&self) -> bool {
+    /// True when this pass has writes waiting for [`Store::commit`] (with
+    /// the clocks that changed in the book among them).
+    pub fn has_pending_writes(&self, clocks: &Clocks) -> bool {
         let backing_off = self.retry_at.is_some_and(|t| std::time::Instant::now() < t);
-        let dirty = self.has_unsaved() || self.clocks.unsettled();
+        let dirty = self.has_unsaved() || clocks.unsettled();
         self.in_tx || self.failed.is_some() || (dirty && !backing_off)
     }
 
-    /// Commits this pass's writes in one transaction, and returns what
+    /// Commits this pass's writes in one transaction, with the clocks that
+    /// changed in `clocks` (the book presence keeps), and returns what
     /// became of them: the outcome the pass's durable replies wait for. On
     /// failure everything of the pass is rolled back (the error is logged);
     /// changes kept in memory are written again by a later commit.
-    pub fn commit(&mut self) -> Commit {
+    pub fn commit(&mut self, clocks: &mut Clocks) -> Commit {
         let dirty = &mut self.dirty_clocks;
-        self.clocks.settle(|id| dirty.insert(id));
-        let saving = self.has_pending_writes();
+        clocks.settle(|id| dirty.insert(id));
+        let saving = self.has_pending_writes(clocks);
         if saving {
-            self.save_dirty();
+            self.save_dirty(clocks);
             let _ = self.write_unlogged(); // a failure is in self.failed
         }
         let result = match self.failed.take() {
@@ -393,14 +403,14 @@ impl Store {
 
     /// Writes the rows changed in memory into this pass's transaction. They
     /// stay listed until a commit has succeeded.
-    fn save_dirty(&mut self) {
+    fn save_dirty(&mut self, book: &mut Clocks) {
         let delivered: Vec<(String, i64)> = self.delivered.iter().cloned().collect();
         let users: Vec<User> = self.dirty_users.iter().map(|&id| self.users[id.0 as usize].clone()).collect();
         let ids: Vec<UserId> = self.dirty_clocks.iter().copied().collect();
         let clocks: Vec<(i64, Vec<u8>)> = ids
             .into_iter()
             .map(|id| {
-                let counts = encode_clock(&self.users, self.clocks.get(id));
+                let counts = encode_clock(&self.users, book.get(id));
                 (self.users[id.0 as usize].disk_id, counts)
             })
             .collect();
@@ -458,7 +468,6 @@ impl Store {
         let user = &mut self.users[id.0 as usize];
         user.name = name.to_string();
         user.last_seen = ts.to_string();
-        self.clocks.join(id);
         self.dirty_users.insert(id);
         id
     }
@@ -467,9 +476,7 @@ impl Store {
     pub fn user_left(&mut self, name: &str, ts: &str) {
         if let Some(id) = self.id(name) {
             self.users[id.0 as usize].last_seen = ts.to_string();
-            self.clocks.leave(id);
             self.dirty_users.insert(id);
-            self.dirty_clocks.insert(id);
         }
     }
 
@@ -531,44 +538,6 @@ impl Store {
             }
         }
         clock
-    }
-
-    /// A known user's clock, written out (`-` for an unknown one).
-    pub fn clock_text(&mut self, id: UserId) -> String {
-        let clock = self.clocks.get(id).clone();
-        self.format_clock(&clock)
-    }
-
-    /// The clock a message from `id` would carry: theirs with their own
-    /// entry ticked. Nothing changes until [`Store::clock_sent`].
-    pub fn send_clock(&mut self, id: UserId) -> Clock {
-        self.clocks.next_send(id)
-    }
-
-    /// Records that `id` sent a private message (MSG, MCAST) carrying `clock`.
-    pub fn clock_sent(&mut self, id: UserId, clock: &Clock) {
-        self.clocks.sent(id, clock);
-        self.dirty_clocks.insert(id);
-    }
-
-    /// A delivery to one user: merges the message's clock into the
-    /// recipient's, then ticks.
-    pub fn clock_receive(&mut self, id: UserId, message: &Clock) {
-        self.clocks.receive(id, message);
-        self.dirty_clocks.insert(id);
-    }
-
-    /// `id` sent a broadcast carrying `clock`, delivered to every joined
-    /// user: the clock rules for all of them at once (see [`Clocks`]).
-    pub fn clock_broadcast(&mut self, id: UserId, clock: &Clock) {
-        self.clocks.broadcast(id, clock);
-        self.dirty_clocks.insert(id);
-    }
-
-    /// How many users the clocks count as joined (every one of them gets a
-    /// broadcast).
-    pub fn clocks_joined(&self) -> usize {
-        self.clocks.joined()
     }
 
     // ---- the message log -----------------------------------------------------
@@ -966,11 +935,11 @@ mod tests {
     #[test]
     fn history_hides_private_messages_of_others() {
         let p = temp_db("vis");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
         s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
         s.log_message(&msg(Kind::Mcast, "b", "a,c", "b to a,c"), &["b".into(), "a".into(), "c".into()]).unwrap();
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts =
             |who: &str| -> Vec<String> { s.history(Some(who), 10).unwrap().into_iter().map(|m| m.text).collect() };
         assert_eq!(texts("a"), ["hi all", "a to b", "b to a,c"]);
@@ -983,28 +952,30 @@ mod tests {
     fn users_and_clocks_survive_reopening() {
         let p = temp_db("users");
         {
-            let mut s = Store::open(&p).unwrap();
+            let (mut s, mut clocks) = Store::open(&p).unwrap();
             let alice = s.user_joined("Alice", "t1");
             let bob = s.user_joined("bob", "t1");
-            let c = s.send_clock(alice);
-            s.clock_sent(alice, &c);
-            s.clock_receive(bob, &c);
+            // As presence does at JOIN: new users enter the book.
+            clocks.join(alice);
+            clocks.join(bob);
+            let c = clocks.next_send(alice);
+            clocks.sent(alice, &c);
+            clocks.receive(bob, &c);
             s.set_password("ALICE", "$argon2id$fake").unwrap();
-            assert_eq!(s.commit(), Commit::Done);
+            assert_eq!(s.commit(&mut clocks), Commit::Done);
         }
-        let s = Store::open(&p).unwrap();
+        let (s, mut clocks) = Store::open(&p).unwrap();
         let u = s.user("alice").expect("known");
         assert_eq!(u.name, "Alice");
         assert_eq!(u.password.as_deref(), Some("$argon2id$fake"));
-        let mut s = s;
-        assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=1");
-        assert_eq!(s.clock_text(s.id("BOB").unwrap()), "alice=1,bob=1");
+        assert_eq!(s.format_clock(clocks.get(s.id("alice").unwrap())), "alice=1");
+        assert_eq!(s.format_clock(clocks.get(s.id("BOB").unwrap())), "alice=1,bob=1");
     }
 
     #[test]
     fn clocks_are_written_by_name_sorted_and_read_back() {
         let p = temp_db("clocktext");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, _) = Store::open(&p).unwrap();
         let zed = s.user_joined("zed", "t");
         let amy = s.user_joined("Amy", "t");
         let mut c = crate::clock::Clock::new();
@@ -1026,16 +997,16 @@ mod tests {
     fn uncommitted_writes_are_lost_and_a_failed_pass_rolls_back() {
         let p = temp_db("rollback");
         {
-            let mut s = Store::open(&p).unwrap();
+            let (mut s, mut clocks) = Store::open(&p).unwrap();
             s.user_joined("bob", "t");
-            assert_eq!(s.commit(), Commit::Done);
+            assert_eq!(s.commit(&mut clocks), Commit::Done);
             s.log_message(&msg(Kind::All, "bob", "*", "never committed"), &[]).unwrap();
             s.failed = Some(StoreError("simulated".into()));
-            assert!(matches!(s.commit(), Commit::Failed(_)));
+            assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
             assert!(s.history(None, 10).unwrap().is_empty());
             s.log_message(&msg(Kind::All, "bob", "*", "after"), &[]).unwrap();
         } // dropped without commit
-        let s = Store::open(&p).unwrap();
+        let (s, _) = Store::open(&p).unwrap();
         assert!(s.user("bob").is_some());
         assert!(s.history(None, 10).unwrap().is_empty());
     }
@@ -1043,19 +1014,19 @@ mod tests {
     #[test]
     fn live_messages_of_a_failed_pass_are_written_first_by_the_next_commit() {
         let p = temp_db("unlogged");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         let limit = UnloggedLimit { messages: 10, bytes: 1 << 20 };
         let live = |text: &str, ts: &str| Message { ts: ts.into(), ..msg(Kind::All, "a", "*", text) };
         s.log_live_message(&live("one", "t1"), &[], limit);
         // A later write of the same pass fails: the pass is rolled back.
         s.failed = Some(StoreError("simulated".into()));
         s.log_live_message(&live("two", "t2"), &[], limit);
-        assert!(matches!(s.commit(), Commit::Failed(_)));
+        assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
         assert_eq!(s.unlogged(), 2);
         assert!(s.history(None, 10).unwrap().is_empty());
         // The next message goes in after them, each with its own time.
         s.log_live_message(&live("three", "t3"), &[], limit);
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!(s.unlogged(), 0);
         let log: Vec<(String, String)> = s.history(None, 10).unwrap().into_iter().map(|m| (m.ts, m.text)).collect();
         let want = [("t1", "one"), ("t2", "two"), ("t3", "three")].map(|(t, m)| (t.to_string(), m.to_string()));
@@ -1065,7 +1036,7 @@ mod tests {
     #[test]
     fn kept_live_messages_are_bounded_by_count_and_bytes() {
         let p = temp_db("unlogged-bound");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.failed = Some(StoreError("simulated".into()));
         let by_count = UnloggedLimit { messages: 2, bytes: 1 << 20 };
         for text in ["a", "b", "c"] {
@@ -1076,10 +1047,10 @@ mod tests {
         let by_bytes = UnloggedLimit { messages: 100, bytes: kept_bytes + 10 };
         s.log_live_message(&msg(Kind::All, "x", "*", &"long".repeat(10)), &[], by_bytes);
         assert_eq!((s.unlogged(), s.unlogged.dropped), (2, 2));
-        assert!(matches!(s.commit(), Commit::Failed(_)));
+        assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
         // Written by the retry; the count of dropped ones is reported and reset.
         s.retry_at = Some(std::time::Instant::now());
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts: Vec<String> = s.history(None, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["a", "b"]);
         assert_eq!((s.unlogged(), s.unlogged.bytes, s.unlogged.dropped), (0, 0, 0));
@@ -1088,24 +1059,24 @@ mod tests {
     #[test]
     fn delete_log_takes_the_kept_live_messages_too() {
         let p = temp_db("unlogged-delete");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.failed = Some(StoreError("simulated".into()));
         s.log_live_message(&msg(Kind::All, "x", "*", "kept"), &[], UnloggedLimit { messages: 5, bytes: 1 << 20 });
-        assert!(matches!(s.commit(), Commit::Failed(_)));
+        assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
         assert_eq!(s.delete_log().unwrap(), (1, 0));
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!((s.unlogged(), s.history(None, 10).unwrap().len()), (0, 0));
     }
 
     #[test]
     fn pending_messages_are_oldest_first_and_removable() {
         let p = temp_db("pending");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         let a = s.log_message(&msg(Kind::Msg, "a", "b", "one"), &[]).unwrap();
         let b = s.log_message(&msg(Kind::Msg, "a", "b", "two"), &[]).unwrap();
         s.add_pending("B", b).unwrap();
         s.add_pending("b", a).unwrap();
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts: Vec<String> = s.pending_after("b", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["one", "two"]);
         assert_eq!(s.pending_after("b", a, 10).unwrap()[0].text, "two", "read from after an id");
@@ -1114,21 +1085,21 @@ mod tests {
         // Gone at once for readers, before the removal is on disk.
         assert_eq!(s.pending_count("b").unwrap(), 1);
         assert_eq!(s.pending_after("b", 0, 10).unwrap()[0].text, "two");
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!(s.pending_count("b").unwrap(), 1);
     }
 
     #[test]
     fn delete_log_keeps_messages_waiting_for_offline_users() {
         let p = temp_db("delete");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.log_message(&msg(Kind::All, "a", "*", "old"), &[]).unwrap();
         s.log_message(&msg(Kind::Msg, "a", "b", "read"), &["a".into(), "b".into()]).unwrap();
         let waiting = s.log_message(&msg(Kind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
         s.add_pending("c", waiting).unwrap();
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!(s.delete_log().unwrap(), (2, 1));
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts: Vec<String> = s.pending_after("c", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["waiting"]);
         assert_eq!(s.history(Some("a"), 10).unwrap().len(), 1);
@@ -1140,22 +1111,23 @@ mod tests {
         let wal = format!("{}-wal", p.display());
         let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
         let limit = crate::config::MIN_WAL_LIMIT;
-        let mut s = Store::open_with(&p, limit).unwrap();
+        let (mut s, mut clocks) = Store::open_with(&p, limit).unwrap();
         let alice = s.user_joined("alice", "t");
+        clocks.join(alice);
         s.user_joined("bob", "t");
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         // One stored MSG per commit, as a client waiting for each reply
         // sends them: the most log per message. Unbounded, 2000 of them
         // leave some 45 MB of log.
         let mut largest = 0;
         for i in 0..2000 {
-            let c = s.send_clock(alice);
-            s.clock_sent(alice, &c);
+            let c = clocks.next_send(alice);
+            clocks.sent(alice, &c);
             let id = s
                 .log_message(&msg(Kind::Msg, "alice", "bob", &format!("number {i}")), &["alice".into(), "bob".into()])
                 .unwrap();
             s.add_pending("bob", id).unwrap();
-            assert_eq!(s.commit(), Commit::Done, "a checkpoint never makes a commit fail");
+            assert_eq!(s.commit(&mut clocks), Commit::Done, "a checkpoint never makes a commit fail");
             largest = largest.max(size());
         }
         // Generous: the loop stops at three quarters of the limit, and
@@ -1169,7 +1141,7 @@ mod tests {
         }
         assert_eq!(size(), 0, "an idle store keeps no log");
         drop(s);
-        let s = Store::open(&p).unwrap();
+        let (s, _) = Store::open(&p).unwrap();
         assert_eq!(s.pending_count("bob").unwrap(), 2000, "everything is in the database file");
     }
 }

@@ -227,9 +227,9 @@ mod tests {
             ))
             .unwrap();
         }
-        let mut s = Store::open(&p).unwrap();
-        assert_eq!(s.clock_text(s.id("bob").unwrap()), "alice=2,bob=1");
-        assert_eq!(s.clock_text(s.id("alice").unwrap()), "alice=2");
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
+        assert_eq!(s.format_clock(clocks.get(s.id("bob").unwrap())), "alice=2,bob=1");
+        assert_eq!(s.format_clock(clocks.get(s.id("alice").unwrap())), "alice=2");
         let log = s.history(Some("bob"), 10).unwrap();
         assert_eq!((log[0].text.as_str(), log[0].clock_text.as_str()), ("hi bob", "alice=2"));
         assert_eq!(s.pending_count("bob").unwrap(), 1, "the rebuilt log keeps what refers to it");
@@ -237,22 +237,23 @@ mod tests {
         assert_eq!(fk, 1);
         // A new user gets the next number, and everything survives reopening.
         let carol = s.user_joined("carol", "t2");
-        let c = s.send_clock(carol);
-        s.clock_sent(carol, &c);
-        assert_eq!(s.commit(), Commit::Done);
+        clocks.join(carol);
+        let c = clocks.next_send(carol);
+        clocks.sent(carol, &c);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         drop(s);
-        let mut s = Store::open(&p).unwrap();
-        assert_eq!(s.clock_text(s.id("carol").unwrap()), "carol=1");
-        assert_eq!(s.clock_text(s.id("bob").unwrap()), "alice=2,bob=1");
+        let (s, mut clocks) = Store::open(&p).unwrap();
+        assert_eq!(s.format_clock(clocks.get(s.id("carol").unwrap())), "carol=1");
+        assert_eq!(s.format_clock(clocks.get(s.id("bob").unwrap())), "alice=2,bob=1");
     }
 
     #[test]
     fn only_broadcasts_are_in_the_broadcast_index_and_history_still_uses_it() {
         let p = temp_db("bindex");
-        let mut s = Store::open(&p).unwrap();
+        let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
         s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
-        assert_eq!(s.commit(), Commit::Done);
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
         let sql: String =
             s.db.query_row("SELECT sql FROM sqlite_master WHERE name = 'messages_broadcasts'", [], |r| r.get(0))
                 .unwrap();
