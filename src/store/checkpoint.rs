@@ -582,3 +582,50 @@ impl Thread {
         done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::tests::{msg, temp_db};
+    use crate::store::{Commit, Kind, Store};
+    use std::time::Duration;
+
+    #[test]
+    fn the_wal_stays_bounded_under_back_to_back_commits_and_shrinks_when_idle() {
+        let p = temp_db("wal");
+        let wal = format!("{}-wal", p.display());
+        let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let limit = crate::config::MIN_WAL_LIMIT;
+        let (mut s, mut clocks) = Store::open_with(&p, limit).unwrap();
+        let alice = s.user_joined("alice", "t");
+        clocks.join(alice);
+        s.user_joined("bob", "t");
+        assert_eq!(s.commit(&mut clocks), Commit::Done);
+        // One stored MSG per commit, as a client waiting for each reply
+        // sends them: the most log per message. Unbounded, 2000 of them
+        // leave some 45 MB of log.
+        let mut largest = 0;
+        for i in 0..2000 {
+            let c = clocks.next_send(alice);
+            clocks.sent(alice, &c);
+            let id = s
+                .log_message(&msg(Kind::Msg, "alice", "bob", &format!("number {i}")), &["alice".into(), "bob".into()])
+                .unwrap();
+            s.add_pending("bob", id).unwrap();
+            assert_eq!(s.commit(&mut clocks), Commit::Done, "a checkpoint never makes a commit fail");
+            largest = largest.max(size());
+        }
+        // Generous: the loop stops at three quarters of the limit, and
+        // only a disk stalled for a second lets it write on.
+        assert!(largest <= 2 * limit, "the WAL reached {largest} bytes with wal_limit {limit}");
+        assert_eq!(s.pending_count("bob").unwrap(), 2000);
+        // Idle: the file is truncated within about IDLE_TRUNCATE.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(size(), 0, "an idle store keeps no log");
+        drop(s);
+        let (s, _) = Store::open(&p).unwrap();
+        assert_eq!(s.pending_count("bob").unwrap(), 2000, "everything is in the database file");
+    }
+}

@@ -3,7 +3,7 @@
 //! connection runs with, and the schema migrations that bring an older file
 //! up to date (docs/storage.md, "Schema").
 
-use super::encode_entries;
+use super::clocks::encode_entries;
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::Path;
@@ -233,7 +233,7 @@ mod tests {
         let log = s.history(Some("bob"), 10).unwrap();
         assert_eq!((log[0].text.as_str(), log[0].clock_text.as_str()), ("hi bob", "alice=2"));
         assert_eq!(s.pending_count("bob").unwrap(), 1, "the rebuilt log keeps what refers to it");
-        let fk: i64 = s.db.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = s.db.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
         // A new user gets the next number, and everything survives reopening.
         let carol = s.user_joined("carol", "t2");
@@ -255,12 +255,14 @@ mod tests {
         s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         let sql: String =
-            s.db.query_row("SELECT sql FROM sqlite_master WHERE name = 'messages_broadcasts'", [], |r| r.get(0))
+            s.db.conn
+                .query_row("SELECT sql FROM sqlite_master WHERE name = 'messages_broadcasts'", [], |r| r.get(0))
                 .unwrap();
         assert!(sql.ends_with("WHERE kind = 'ALL'"), "{sql}");
         // HISTORY's broadcast lookup reads the index alone, as before.
         let plan: Vec<String> =
-            s.db.prepare("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE kind = 'ALL' ORDER BY id DESC LIMIT 20")
+            s.db.conn
+                .prepare("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE kind = 'ALL' ORDER BY id DESC LIMIT 20")
                 .unwrap()
                 .query_map([], |r| r.get(3))
                 .unwrap()
