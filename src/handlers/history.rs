@@ -1,14 +1,20 @@
 //! Reading back: HISTORY and CLOCK.
 
-use super::{unreadable, Caller, Ctx};
+use super::{unreadable, Caller, Ctx, ReadStep};
 use crate::reply::{self, Error};
+use crate::store::{Message, Read, StoreError};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
 /// then `OK HISTORY <count>`. `n` defaults to history_default and is capped
 /// at history_max. (history_on_join's replay is in `delivery.rs`.)
 pub fn history(ctx: &mut Ctx, me: &Caller, n: Option<usize>) -> Result<(), Error> {
     let n = n.unwrap_or(ctx.config.history_default).min(ctx.config.history_max);
-    let messages = ctx.store.history(Some(&me.name), n).map_err(|e| unreadable(ctx, "history", e))?;
+    ctx.read(Read::History { name: &me.name, n }, ReadStep::History)
+}
+
+/// The second half of `history`, once the store has read the messages.
+pub(super) fn answered(ctx: &mut Ctx, messages: Result<Vec<Message>, StoreError>) -> Result<(), Error> {
+    let messages = messages.map_err(|e| unreadable(ctx, "history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.session.clock_on);
     for m in &messages {
         ctx.reply(&reply::history(m, clock));

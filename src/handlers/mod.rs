@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::reply::{Code, Error};
 use crate::session::{AuthStep, Wait};
 use crate::state::State;
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Answer, Commit, Read, Store, StoreError};
 
 /// A reply that promises durability: sent only once this pass's
 /// transaction has committed, or replaced by `ERR STORAGE` if it failed
@@ -88,6 +88,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// Reads from the store for the calling command, which carries on in
+    /// `then`, its second half, with the answer (`read_answered`). SQLite
+    /// answers at once, so `then` runs before this returns. A remote store
+    /// would answer later, through the loop's waker: the connection's later
+    /// lines would wait meanwhile (a `Wait::Store(then)` beside
+    /// `Wait::Auth`), and the loop would hand the answer to
+    /// `read_answered`, as it hands the password worker's to
+    /// `password_answered` (docs/architecture.md).
+    pub fn read(&mut self, read: Read<'_>, then: ReadStep) -> Result<(), Error> {
+        let answer = self.store.read(read);
+        read_answered(self, then, answer)
+    }
+
     /// Hands a password job to the worker thread; the caller's later lines
     /// wait for the answer.
     pub fn submit_auth(&mut self, step: AuthStep, job: Job) -> Result<(), Error> {
@@ -121,6 +134,29 @@ pub struct Caller {
     /// The name as spelled at JOIN.
     pub name: String,
     pub id: UserId,
+}
+
+/// The second half of a command that read from the store ([`Ctx::read`]):
+/// what it does with the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadStep {
+    /// JOIN of this name, with the count of its stored messages.
+    Join(String),
+    /// HISTORY, with the messages.
+    History,
+}
+
+/// The store answered a command's read: the command carries on.
+fn read_answered(ctx: &mut Ctx, then: ReadStep, answer: Answer) -> Result<(), Error> {
+    match (then, answer) {
+        (ReadStep::Join(name), Answer::PendingCount(count)) => session::joined(ctx, &name, count),
+        (ReadStep::History, Answer::History(messages)) => history::answered(ctx, messages),
+        (then, _) => {
+            // Not reached: `Store::read` answers each read with its own kind.
+            log::error!("{}: {then:?} got the answer to another read", ctx.label());
+            Err(Error::new(Code::Storage, "the server's storage gave an unexpected answer; try again"))
+        }
+    }
 }
 
 /// Runs one client line.

@@ -1,6 +1,6 @@
 //! Session commands: JOIN, LEAVE/QUIT, WHO, HELP, PING.
 
-use super::Ctx;
+use super::{Ctx, ReadStep};
 use crate::auth::Job;
 use crate::command::TABLE;
 use crate::conn::Close;
@@ -10,7 +10,7 @@ use crate::names::{self, NameError};
 use crate::reply::{self, Code, Error};
 use crate::session::AuthStep;
 use crate::state::State;
-use crate::store::Store;
+use crate::store::{Read, Store, StoreError};
 
 /// `JOIN <name> [password]`. A protected name has its password checked off
 /// the loop thread first (`accounts::join_checked` continues from there).
@@ -51,10 +51,17 @@ pub(super) fn enter(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
     crate::delivery::settle(ctx.state, ctx.store, name);
     // Counted before anything changes: if the queue cannot be read, the
     // JOIN fails rather than promise `pending=0`.
-    let pending = ctx.store.pending_count(name).map_err(|e| {
+    ctx.read(Read::PendingCount { name }, ReadStep::Join(name.to_string()))
+}
+
+/// The second half of `enter`, once the store has counted the user's
+/// stored messages.
+pub(super) fn joined(ctx: &mut Ctx, name: &str, pending: Result<usize, StoreError>) -> Result<(), Error> {
+    let pending = pending.map_err(|e| {
         log::error!("{}: cannot read {name}'s stored messages: {}", ctx.label(), e.0);
         Error::new(Code::Storage, "your stored messages cannot be read right now; try JOIN again later")
     })?;
+    check_free(ctx, name)?; // again: a remote store's answer may take a while
     let ts = ctx.state.ts();
     let id = ctx.store.user_joined(name, &ts);
     if !ctx.state.join(ctx.key, name, id) {

@@ -73,6 +73,24 @@ pub enum Commit {
     Failed(StoreError),
 }
 
+/// A read a command waits for, because its answer decides the command's
+/// reply ([`Store::read`]). Reads that feed a connection in the background
+/// (the offline queue, history_on_join) are not these.
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'a> {
+    /// How many stored messages wait for a user (JOIN's `pending=`).
+    PendingCount { name: &'a str },
+    /// The last `n` messages `name` may see, oldest first (HISTORY).
+    History { name: &'a str, n: usize },
+}
+
+/// The answer to a [`Read`], of the same kind.
+#[derive(Debug)]
+pub enum Answer {
+    PendingCount(Result<usize>),
+    History(Result<Vec<Message>>),
+}
+
 /// The open database.
 pub struct Store {
     /// The connection and this pass's transaction.
@@ -313,6 +331,19 @@ impl Store {
         self.clocks.format(&self.users, clock)
     }
 
+    // ---- reads on a command's path ---------------------------------------------
+
+    /// Answers a read a command waits for. SQLite answers at once, and
+    /// this returns the answer; a remote store would answer later, through
+    /// the loop's waker, and the command would wait for it (see
+    /// `handlers::Ctx::read`, which makes every such read).
+    pub fn read(&self, read: Read<'_>) -> Answer {
+        match read {
+            Read::PendingCount { name } => Answer::PendingCount(self.pending_count(name)),
+            Read::History { name, n } => Answer::History(self.history(Some(name), n)),
+        }
+    }
+
     // ---- the message log -----------------------------------------------------
 
     /// Logs a message; `participants` (sender and recipients of MSG/MCAST)
@@ -349,8 +380,8 @@ impl Store {
     }
 
     /// How many messages wait for a user (those delivered but not yet
-    /// removed on disk not counted).
-    pub fn pending_count(&self, name: &str) -> Result<usize> {
+    /// removed on disk not counted). For JOIN through [`Store::read`].
+    fn pending_count(&self, name: &str) -> Result<usize> {
         self.log.pending_count(&self.db.conn, name)
     }
 
@@ -370,6 +401,8 @@ impl Store {
 
     /// The last `n` messages `name` may see (every broadcast, and every
     /// MSG/MCAST they sent or received), oldest first. `None`: the whole log.
+    /// For history_on_join and the console; a user's HISTORY reads through
+    /// [`Store::read`].
     pub fn history(&self, name: Option<&str>, n: usize) -> Result<Vec<Message>> {
         let rows = log::history(&self.db.conn, name, n)?;
         Ok(self.with_clocks(rows))

@@ -132,3 +132,20 @@ fn mcast_reports_who_got_it_now_and_who_will_get_it_later() {
     assert_eq!(bob.line(), format!("MCAST {t1} alice bob,carol,dave mixed"));
     assert_eq!(bob.line(), format!("MCAST {t2} alice dave,bob nobody home"));
 }
+
+/// A JOIN whose stored messages cannot be counted fails rather than promise
+/// `pending=0`: nobody joins, nobody is told, the name stays free, and the
+/// server log says why.
+#[test]
+fn a_join_whose_queue_cannot_be_read_fails_and_joins_nobody() {
+    let s = Server::start();
+    let mut alice = s.join("alice");
+    // From outside, as a broken disk or a careless operator might.
+    python_sql(&s.db_path(), "db.execute('DROP TABLE pending')\ndb.commit()");
+    let mut bob = s.connect();
+    assert_eq!(bob.ask("JOIN bob"), "ERR STORAGE your stored messages cannot be read right now; try JOIN again later");
+    s.wait_log("cannot read bob's stored messages: ");
+    assert_eq!(alice.ask("WHO"), "OK WHO 1 alice");
+    assert_eq!(bob.ask("PING"), "PONG");
+    assert_err(&bob.ask("WHO"), "NOT_JOINED");
+}
