@@ -11,11 +11,13 @@
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
 //!   console), each command a function
-//! - [`state`]: who is online and delivery to outbound buffers
+//! - [`state`]: who is online (and the vector-clock book), and delivery to
+//!   outbound buffers
 //! - [`delivery`]: stored messages fed to a joined user as their peer
 //!   acknowledges them
-//! - [`store`]: the SQLite file: users, message log (and live messages kept
-//!   while it fails), offline queue (the only SQL)
+//! - [`store`]: the SQLite file: users, clocks, message log (and live
+//!   messages kept while it fails), offline queue (the only SQL; one file
+//!   per concern)
 //! - [`reply`]: every server line's format
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
