@@ -212,7 +212,11 @@ impl Server {
             if want_write != conn.want_write {
                 let interest = if want_write { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
                 if let Err(e) = conn.transport.reregister(self.poll.registry(), Source::Client(key).token(), interest) {
+                    // Without the interest it asked for, the connection
+                    // would never be written again (or never read): drop it.
                     log::warn!("{}: reregister: {e}", conn.label());
+                    self.state.close(key, Close::Error);
+                    continue;
                 }
                 conn.want_write = want_write;
             }
