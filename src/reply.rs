@@ -76,6 +76,88 @@ impl fmt::Display for Error {
     }
 }
 
+/// What the server answers one client: the reply to a command it sent, or
+/// to what its connection did (`Err`: a line too long, no JOIN in time).
+/// Handlers build these; [`Dialect::reply`](crate::dialect::Dialect::reply)
+/// writes one out in the connection's dialect ([`render`] for chatd's).
+/// Most answer a command with a final `OK`/`ERR`; the `..Line`/`Help..`
+/// variants are the lines before it.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    /// `OK JOIN <name> pending=<n>`: joined; `pending` stored messages follow.
+    Join { name: &'a str, pending: usize },
+    /// `OK MSG <name> delivered`: the recipient is online and has it.
+    MsgDelivered { to: &'a str },
+    /// `OK MSG <name> stored`: saved for an offline recipient (sent only
+    /// once committed).
+    MsgStored { to: &'a str },
+    /// `OK MCAST delivered=<names> stored=<names>`: who got it now, who
+    /// will at their next JOIN (each list `-` when empty).
+    Mcast { delivered: &'a [String], stored: &'a [String] },
+    /// `OK ALL delivered=<count>`: how many joined users got it.
+    All { delivered: usize },
+    /// `OK WHO <count> <name> ...`: who is online, in the order given.
+    Who { names: &'a [String] },
+    /// `HISTORY <ts> [clock] <from> <to> <text>`: one message read back,
+    /// with its vector clock when the connection has CLOCK ON.
+    HistoryLine { message: &'a Message, clock: bool },
+    /// `OK HISTORY <count>`: after the HISTORY lines.
+    History { count: usize },
+    /// `OK CLOCK <name=counter,...>`: the caller's vector clock, written out.
+    Clock { clock: &'a str },
+    /// `OK CLOCK ON|OFF`: the clock field of events switched.
+    ClockSwitched { on: bool },
+    /// `HELP <usage> <what>`: a command's row, usages padded so the texts
+    /// line up.
+    HelpCommand { usage: &'a str, help: &'a str },
+    /// `HELP <text>`: a note after the rows.
+    HelpNote { text: &'a str },
+    /// `OK HELP`: after the HELP lines.
+    Help,
+    /// `PONG [token]`.
+    Pong { token: Option<&'a str> },
+    /// `OK LEAVE`: the connection closes next.
+    Leave,
+    /// `OK REGISTER`: the password is saved (sent only once committed).
+    Register,
+    /// `ERR <CODE> <text>`: the command failed and changed nothing.
+    Err(&'a Error),
+}
+
+/// A reply as chatd's protocol writes it. Reached through
+/// [`Dialect::reply`](crate::dialect::Dialect::reply), which picks the
+/// connection's dialect.
+pub fn render(reply: &Reply) -> String {
+    match *reply {
+        Reply::Join { name, pending } => ok("JOIN", &format!("{name} pending={pending}")),
+        Reply::MsgDelivered { to } => ok("MSG", &format!("{to} delivered")),
+        Reply::MsgStored { to } => ok("MSG", &format!("{to} stored")),
+        Reply::Mcast { delivered, stored } => {
+            ok("MCAST", &format!("delivered={} stored={}", list_field(delivered), list_field(stored)))
+        }
+        Reply::All { delivered } => ok("ALL", &format!("delivered={delivered}")),
+        Reply::Who { names } => {
+            let mut fields = names.len().to_string();
+            for n in names {
+                fields.push(' ');
+                fields.push_str(n);
+            }
+            ok("WHO", &fields)
+        }
+        Reply::HistoryLine { message, clock } => history(message, clock),
+        Reply::History { count } => ok("HISTORY", &count.to_string()),
+        Reply::Clock { clock } => ok("CLOCK", clock),
+        Reply::ClockSwitched { on } => ok("CLOCK", if on { "ON" } else { "OFF" }),
+        Reply::HelpCommand { usage, help } => help_line(&format!("{usage:<30} {help}")),
+        Reply::HelpNote { text } => help_line(text),
+        Reply::Help => ok("HELP", ""),
+        Reply::Pong { token } => pong(token),
+        Reply::Leave => ok("LEAVE", ""),
+        Reply::Register => ok("REGISTER", ""),
+        Reply::Err(e) => format!("ERR {} {}\r\n", e.code.as_str(), e.text),
+    }
+}
+
 /// `HELLO chatd <version> <how to start>`: the first line on every connection.
 pub fn hello() -> String {
     format!(
@@ -304,6 +386,133 @@ mod tests {
             history(&sample(Kind::Msg, "bob"), true),
             "HISTORY 2026-11-21T12:01:02Z [alice=3,bob=1] alice bob hi  there\r\n"
         );
+    }
+
+    /// A reply as a chatd connection gets it: through the dialect, as
+    /// handlers send it.
+    fn chatd(r: Reply) -> String {
+        crate::dialect::Dialect::Chatd.reply(&r)
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn reply_join_names_the_user_and_the_pending_count() {
+        assert_eq!(chatd(Reply::Join { name: "Bob", pending: 0 }), "OK JOIN Bob pending=0\r\n");
+        assert_eq!(chatd(Reply::Join { name: "bob", pending: 12 }), "OK JOIN bob pending=12\r\n");
+    }
+
+    #[test]
+    fn reply_msg_delivered() {
+        assert_eq!(chatd(Reply::MsgDelivered { to: "Bob" }), "OK MSG Bob delivered\r\n");
+    }
+
+    #[test]
+    fn reply_msg_stored() {
+        assert_eq!(chatd(Reply::MsgStored { to: "Bob" }), "OK MSG Bob stored\r\n");
+    }
+
+    #[test]
+    fn reply_mcast_lists_delivered_and_stored_with_a_dash_for_none() {
+        let (both, one) = (names(&["bob", "Carol"]), names(&["dave"]));
+        assert_eq!(
+            chatd(Reply::Mcast { delivered: &both, stored: &one }),
+            "OK MCAST delivered=bob,Carol stored=dave\r\n"
+        );
+        assert_eq!(chatd(Reply::Mcast { delivered: &[], stored: &one }), "OK MCAST delivered=- stored=dave\r\n");
+        assert_eq!(chatd(Reply::Mcast { delivered: &both, stored: &[] }), "OK MCAST delivered=bob,Carol stored=-\r\n");
+    }
+
+    #[test]
+    fn reply_all_counts_the_receivers() {
+        assert_eq!(chatd(Reply::All { delivered: 0 }), "OK ALL delivered=0\r\n");
+        assert_eq!(chatd(Reply::All { delivered: 3 }), "OK ALL delivered=3\r\n");
+    }
+
+    #[test]
+    fn reply_who_counts_then_names() {
+        assert_eq!(chatd(Reply::Who { names: &names(&["alice", "Bob"]) }), "OK WHO 2 alice Bob\r\n");
+        assert_eq!(chatd(Reply::Who { names: &[] }), "OK WHO 0\r\n");
+    }
+
+    #[test]
+    fn reply_history_line_with_and_without_clock() {
+        let m = sample(Kind::Msg, "bob");
+        assert_eq!(
+            chatd(Reply::HistoryLine { message: &m, clock: false }),
+            "HISTORY 2026-11-21T12:01:02Z alice bob hi  there\r\n"
+        );
+        assert_eq!(
+            chatd(Reply::HistoryLine { message: &m, clock: true }),
+            "HISTORY 2026-11-21T12:01:02Z [alice=3,bob=1] alice bob hi  there\r\n"
+        );
+    }
+
+    #[test]
+    fn reply_history_counts_the_lines() {
+        assert_eq!(chatd(Reply::History { count: 0 }), "OK HISTORY 0\r\n");
+        assert_eq!(chatd(Reply::History { count: 20 }), "OK HISTORY 20\r\n");
+    }
+
+    #[test]
+    fn reply_clock_is_written_out() {
+        assert_eq!(chatd(Reply::Clock { clock: "alice=3,bob=1" }), "OK CLOCK alice=3,bob=1\r\n");
+    }
+
+    #[test]
+    fn reply_clock_switched() {
+        assert_eq!(chatd(Reply::ClockSwitched { on: true }), "OK CLOCK ON\r\n");
+        assert_eq!(chatd(Reply::ClockSwitched { on: false }), "OK CLOCK OFF\r\n");
+    }
+
+    #[test]
+    fn reply_help_command_pads_the_usage_to_30() {
+        assert_eq!(
+            chatd(Reply::HelpCommand { usage: "WHO", help: "list who is online" }),
+            "HELP WHO                            list who is online\r\n"
+        );
+        // A usage longer than the column is not cut.
+        let usage = "REGISTER <password> (one word, 6-64 characters)";
+        assert_eq!(
+            chatd(Reply::HelpCommand { usage, help: "protect your name" }),
+            "HELP REGISTER <password> (one word, 6-64 characters) protect your name\r\n"
+        );
+    }
+
+    #[test]
+    fn reply_help_note() {
+        assert_eq!(chatd(Reply::HelpNote { text: "(works after JOIN)" }), "HELP (works after JOIN)\r\n");
+    }
+
+    #[test]
+    fn reply_help_ends_the_help_lines() {
+        assert_eq!(chatd(Reply::Help), "OK HELP\r\n");
+    }
+
+    #[test]
+    fn reply_pong_with_and_without_token() {
+        assert_eq!(chatd(Reply::Pong { token: Some("abc 1") }), "PONG abc 1\r\n");
+        assert_eq!(chatd(Reply::Pong { token: None }), "PONG\r\n");
+    }
+
+    #[test]
+    fn reply_leave() {
+        assert_eq!(chatd(Reply::Leave), "OK LEAVE\r\n");
+    }
+
+    #[test]
+    fn reply_register() {
+        assert_eq!(chatd(Reply::Register), "OK REGISTER\r\n");
+    }
+
+    #[test]
+    fn reply_err_has_code_and_text() {
+        let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
+        assert_eq!(chatd(Reply::Err(&e)), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
+        let e = Error::new(Code::ServerFull, "too many connections; try again later");
+        assert_eq!(chatd(Reply::Err(&e)), "ERR SERVER_FULL too many connections; try again later\r\n");
     }
 
     #[test]
