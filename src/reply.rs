@@ -63,11 +63,6 @@ impl Error {
     pub fn new(code: Code, text: impl Into<String>) -> Error {
         Error { code, text: text.into() }
     }
-
-    /// The wire line.
-    pub fn line(&self) -> String {
-        format!("ERR {} {}\r\n", self.code.as_str(), self.text)
-    }
 }
 
 impl fmt::Display for Error {
@@ -154,7 +149,11 @@ pub fn render(reply: &Reply) -> String {
         Reply::Pong { token } => pong(token),
         Reply::Leave => ok("LEAVE", ""),
         Reply::Register => ok("REGISTER", ""),
-        Reply::Err(e) => format!("ERR {} {}\r\n", e.code.as_str(), e.text),
+        Reply::Err(e) => {
+            let mut line = err_text(e);
+            line.push_str("\r\n");
+            line
+        }
     }
 }
 
@@ -166,7 +165,7 @@ pub fn hello() -> String {
 }
 
 /// `OK <COMMAND> [fields]`.
-pub fn ok(command: &str, fields: &str) -> String {
+fn ok(command: &str, fields: &str) -> String {
     let mut line = ok_text(command, fields);
     line.push_str("\r\n");
     line
@@ -181,8 +180,13 @@ fn ok_text(command: &str, fields: &str) -> String {
     }
 }
 
+/// `ERR <CODE> <text>` without its terminator: for clients and the console.
+fn err_text(e: &Error) -> String {
+    format!("ERR {} {}", e.code.as_str(), e.text)
+}
+
 /// `PONG [token]`.
-pub fn pong(token: Option<&str>) -> String {
+fn pong(token: Option<&str>) -> String {
     match token {
         Some(t) => format!("PONG {t}\r\n"),
         None => "PONG\r\n".to_string(),
@@ -190,7 +194,7 @@ pub fn pong(token: Option<&str>) -> String {
 }
 
 /// `HELP <text>`: one line of the HELP reply.
-pub fn help_line(text: &str) -> String {
+fn help_line(text: &str) -> String {
     format!("HELP {text}\r\n")
 }
 
@@ -227,7 +231,7 @@ pub fn message(m: &Message, clock: bool) -> String {
 }
 
 /// `HISTORY <ts> [clock] <from> <to> <text>`: one line of the HISTORY reply.
-pub fn history(m: &Message, clock: bool) -> String {
+fn history(m: &Message, clock: bool) -> String {
     let mut line = format!("HISTORY {}", m.ts);
     push_clock(&mut line, m, clock);
     line.push_str(&format!(" {} {} {}\r\n", m.from, m.to, m.text));
@@ -242,7 +246,7 @@ fn push_clock(line: &mut String, m: &Message, clock: bool) {
 }
 
 /// A list field: names joined with commas, `-` when empty.
-pub fn list_field(names: &[String]) -> String {
+fn list_field(names: &[String]) -> String {
     if names.is_empty() {
         "-".to_string()
     } else {
@@ -263,7 +267,7 @@ pub mod console {
 
     /// `ERR <CODE> <text>`.
     pub fn error(e: &Error) -> String {
-        format!("ERR {} {}", e.code.as_str(), e.text)
+        super::err_text(e)
     }
 
     /// `HELP <usage> <what>`: one line of the HELP reply, usages padded so
@@ -344,12 +348,6 @@ mod tests {
     fn timestamp_is_rfc3339_utc_seconds() {
         let t = time::macros::datetime!(2026-11-21 12:01:02.789 UTC);
         assert_eq!(timestamp(t), "2026-11-21T12:01:02Z");
-    }
-
-    #[test]
-    fn error_line_has_code_and_text() {
-        let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
-        assert_eq!(e.line(), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
     }
 
     fn sample(kind: Kind, to: &str) -> Message {

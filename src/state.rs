@@ -72,9 +72,11 @@ impl State {
         self.ts_cache.1.clone()
     }
 
-    /// Queues a line for one connection. A connection whose unsent output
-    /// would pass max_sendq is marked to be dropped instead: the others
-    /// never wait for it.
+    /// Queues a line for one connection, already rendered in its dialect
+    /// (its greeting, a durable reply; others go through [`State::reply`]
+    /// and [`State::tell`]). A connection whose unsent output would pass
+    /// max_sendq is marked to be dropped instead: the others never wait
+    /// for it.
     pub fn send(&mut self, key: usize, line: &str) {
         self.send_bytes(key, line.as_bytes());
     }
