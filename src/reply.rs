@@ -1,9 +1,17 @@
-//! Every line the server sends, in one place (protocol section 2).
+//! What the server answers ([`Reply`], [`Error`] and its [`Code`]), and
+//! chatd's protocol for every line the server sends (protocol section 2):
+//! the only place a line is laid out.
 //!
-//! Handlers never format wire text themselves: they call these functions and
-//! hand the result to `state.rs`, which appends it to outbound buffers. Every
-//! client line ends with CRLF so telnet shows it properly; console lines
-//! ([`console`]) have none, as each console source adds its own.
+//! Handlers and the loop write no wire text. A handler answers with a
+//! `Reply` (`ctx.reply`; a failure is an `Error`, sent as [`Reply::Err`]),
+//! what happens to others is an `Event` (`message.rs`), and `state.rs`
+//! renders either in each connection's dialect (`dialect.rs`) before
+//! appending it to outbound buffers. This file is the chatd dialect's
+//! renderer: [`render`] for replies, and the greeting, event and message
+//! lines `dialect.rs` calls for; another dialect (IRC) renders the same
+//! values in a file of its own. Every client line ends with CRLF so telnet
+//! shows it properly; console lines ([`console`]) have none, as each
+//! console source adds its own.
 
 use crate::message::{Message, MessageKind as Kind};
 use std::fmt;
