@@ -1,7 +1,7 @@
 //! Reading back: HISTORY and CLOCK.
 
 use super::{unreadable, Caller, Ctx};
-use crate::reply::{self, Error};
+use crate::reply::{Error, Reply};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
 /// then `OK HISTORY <count>`. `n` defaults to history_default and is capped
@@ -11,9 +11,9 @@ pub fn history(ctx: &mut Ctx, me: &Caller, n: Option<usize>) -> Result<(), Error
     let messages = ctx.store.history(Some(&me.name), n).map_err(|e| unreadable(ctx, "history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.session.clock_on);
     for m in &messages {
-        ctx.reply(&reply::history(m, clock));
+        ctx.reply(&Reply::HistoryLine { message: m, clock });
     }
-    ctx.reply(&reply::ok("HISTORY", &messages.len().to_string()));
+    ctx.reply(&Reply::History { count: messages.len() });
     Ok(())
 }
 
@@ -23,13 +23,13 @@ pub fn clock(ctx: &mut Ctx, me: &Caller, on: Option<bool>) -> Result<(), Error> 
     match on {
         None => {
             let clock = ctx.store.clock_text(me.id);
-            ctx.reply(&reply::ok("CLOCK", &clock));
+            ctx.reply(&Reply::Clock { clock: &clock });
         }
         Some(on) => {
             if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
                 conn.session.clock_on = on;
             }
-            ctx.reply(&reply::ok("CLOCK", if on { "ON" } else { "OFF" }));
+            ctx.reply(&Reply::ClockSwitched { on });
         }
     }
     Ok(())

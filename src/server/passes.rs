@@ -7,7 +7,7 @@ use super::{Server, DELIVERY_POLL_MAX, DELIVERY_POLL_MIN, DRAIN_TIME, LINES_PER_
 use crate::conn::{Close, Flushed, Input, WRITE_CAP};
 use crate::framing::Frame;
 use crate::handlers;
-use crate::reply::{Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::session::Wait;
 use crate::state::State;
 use mio::Interest;
@@ -105,7 +105,7 @@ impl Server {
                     Code::LineTooLong,
                     format!("lines are limited to {} bytes; the rest of that line was discarded", self.config.max_line),
                 );
-                self.state.send(key, &e.line());
+                self.state.reply(key, &Reply::Err(&e));
             }
             Frame::Line(line) => handlers::dispatch(&mut self.ctx(key), &line),
         }
@@ -137,9 +137,7 @@ impl Server {
             conn.session.wait = Wait::No;
             let line = match &result {
                 Ok(()) => d.ok,
-                Err(_) => {
-                    Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent").line()
-                }
+                Err(_) => conn.dialect.reply(&Reply::Err(&not_saved())),
             };
             self.state.send(d.key, &line);
             self.schedule_run(d.key);
@@ -269,6 +267,11 @@ impl Server {
             log::info!("{label}: closed ({})", describe(&why));
         }
     }
+}
+
+/// What a durable reply becomes when the pass's commit failed.
+fn not_saved() -> Error {
+    Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent")
 }
 
 fn describe(why: &Close) -> String {
