@@ -10,8 +10,8 @@
 //! this connection joined".
 //!
 //! Adding a command takes three places: its variant and row here, its
-//! handler (with the dispatch arm that names it), and its reply in
-//! `reply.rs`. The README, `docs/protocol.md` and the fuzz target name it
+//! handler (with the dispatch arm that names it), and its `Reply` variant
+//! with its chatd format in `reply.rs`. The README, `docs/protocol.md` and the fuzz target name it
 //! too; the wire test `command_table.rs` fails until they do.
 
 use crate::reply::{Code, Error};

@@ -18,7 +18,7 @@
 
 use crate::clock::{Clock, Clocks, UserId};
 use crate::conn::Close;
-use crate::reply;
+use crate::reply::Reply;
 use crate::state::{Outgoing, State};
 use crate::store::{Message, Store};
 use std::collections::VecDeque;
@@ -234,7 +234,7 @@ fn replay_history(d: &mut Delivery, state: &mut State, store: &Store, key: usize
         Ok(messages) => {
             let clock = state.conns.get(key).is_some_and(|c| c.session.clock_on);
             for m in &messages {
-                state.send(key, &reply::history(m, clock));
+                state.reply(key, &Reply::HistoryLine { message: m, clock });
             }
         }
         Err(e) => log::warn!("reading {}'s history for history_on_join failed: {}", d.name, e.0),

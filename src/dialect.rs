@@ -2,12 +2,13 @@
 //!
 //! Every server line is rendered for a dialect, so one fan-out can serve a
 //! mixed audience: an event goes to each connection in its own dialect,
-//! rendered once per dialect however many connections speak it. One
-//! variant today, chatd's line protocol (`reply.rs` holds its formats);
-//! the IRC listener adds `Irc`.
+//! rendered once per dialect however many connections speak it, and a
+//! reply goes to its connection in that connection's dialect. One variant
+//! today, chatd's line protocol (`reply.rs` holds its formats); the IRC
+//! listener adds `Irc`.
 
 use crate::message::{Event, Message};
-use crate::reply;
+use crate::reply::{self, Reply};
 
 /// A wire protocol chatd speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -50,6 +51,13 @@ impl Dialect {
                 Event::Left { ts, name, reason } => reply::left(ts, name, reason),
                 Event::Notice { ts, text } => reply::notice(ts, text),
             },
+        }
+    }
+
+    /// A reply to one client as this dialect's wire line(s).
+    pub fn reply(self, r: &Reply) -> String {
+        match self {
+            Dialect::Chatd => reply::render(r),
         }
     }
 

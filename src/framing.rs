@@ -181,11 +181,6 @@ impl Decoder {
         !self.replies.is_empty()
     }
 
-    /// True while part of a line is buffered (used to free idle memory).
-    pub fn is_idle(&self) -> bool {
-        self.line.is_empty() && !self.discarding
-    }
-
     fn byte(&mut self, b: u8) -> Option<Frame> {
         match self.telnet {
             Telnet::Data => {

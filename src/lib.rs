@@ -18,7 +18,8 @@
 //! - [`store`]: the SQLite file: users, clocks, message log (and live
 //!   messages kept while it fails), offline queue (the only SQL; one file
 //!   per concern)
-//! - [`reply`]: every server line's format
+//! - [`reply`]: typed replies, and chatd's format of every server line
+//!   (rendered per connection by [`dialect`])
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (the

@@ -1,9 +1,17 @@
-//! Every line the server sends, in one place (protocol section 2).
+//! What the server answers ([`Reply`], [`Error`] and its [`Code`]), and
+//! chatd's protocol for every line the server sends (protocol section 2):
+//! the only place a line is laid out.
 //!
-//! Handlers never format wire text themselves: they call these functions and
-//! hand the result to `state.rs`, which appends it to outbound buffers. Every
-//! client line ends with CRLF so telnet shows it properly; console lines
-//! ([`console`]) have none, as each console source adds its own.
+//! Handlers and the loop write no wire text. A handler answers with a
+//! `Reply` (`ctx.reply`; a failure is an `Error`, sent as [`Reply::Err`]),
+//! what happens to others is an `Event` (`message.rs`), and `state.rs`
+//! renders either in each connection's dialect (`dialect.rs`) before
+//! appending it to outbound buffers. This file is the chatd dialect's
+//! renderer: [`render`] for replies, and the greeting, event and message
+//! lines `dialect.rs` calls for; another dialect (IRC) renders the same
+//! values in a file of its own. Every client line ends with CRLF so telnet
+//! shows it properly; console lines ([`console`]) have none, as each
+//! console source adds its own.
 
 use crate::message::{Message, MessageKind as Kind};
 use std::fmt;
@@ -63,16 +71,97 @@ impl Error {
     pub fn new(code: Code, text: impl Into<String>) -> Error {
         Error { code, text: text.into() }
     }
-
-    /// The wire line.
-    pub fn line(&self) -> String {
-        format!("ERR {} {}\r\n", self.code.as_str(), self.text)
-    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.code.as_str(), self.text)
+    }
+}
+
+/// What the server answers one client: the reply to a command it sent, or
+/// to what its connection did (`Err`: a line too long, no JOIN in time).
+/// Handlers build these; [`Dialect::reply`](crate::dialect::Dialect::reply)
+/// writes one out in the connection's dialect ([`render`] for chatd's).
+/// Most answer a command with a final `OK`/`ERR`; the `..Line`/`Help..`
+/// variants are the lines before it.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    /// `OK JOIN <name> pending=<n>`: joined; `pending` stored messages follow.
+    Join { name: &'a str, pending: usize },
+    /// `OK MSG <name> delivered`: the recipient is online and has it.
+    MsgDelivered { to: &'a str },
+    /// `OK MSG <name> stored`: saved for an offline recipient (sent only
+    /// once committed).
+    MsgStored { to: &'a str },
+    /// `OK MCAST delivered=<names> stored=<names>`: who got it now, who
+    /// will at their next JOIN (each list `-` when empty).
+    Mcast { delivered: &'a [String], stored: &'a [String] },
+    /// `OK ALL delivered=<count>`: how many joined users got it.
+    All { delivered: usize },
+    /// `OK WHO <count> <name> ...`: who is online, in the order given.
+    Who { names: &'a [String] },
+    /// `HISTORY <ts> [clock] <from> <to> <text>`: one message read back,
+    /// with its vector clock when the connection has CLOCK ON.
+    HistoryLine { message: &'a Message, clock: bool },
+    /// `OK HISTORY <count>`: after the HISTORY lines.
+    History { count: usize },
+    /// `OK CLOCK <name=counter,...>`: the caller's vector clock, written out.
+    Clock { clock: &'a str },
+    /// `OK CLOCK ON|OFF`: the clock field of events switched.
+    ClockSwitched { on: bool },
+    /// `HELP <usage> <what>`: a command's row, usages padded so the texts
+    /// line up.
+    HelpCommand { usage: &'a str, help: &'a str },
+    /// `HELP <text>`: a note after the rows.
+    HelpNote { text: &'a str },
+    /// `OK HELP`: after the HELP lines.
+    Help,
+    /// `PONG [token]`.
+    Pong { token: Option<&'a str> },
+    /// `OK LEAVE`: the connection closes next.
+    Leave,
+    /// `OK REGISTER`: the password is saved (sent only once committed).
+    Register,
+    /// `ERR <CODE> <text>`: the command failed and changed nothing.
+    Err(&'a Error),
+}
+
+/// A reply as chatd's protocol writes it. Reached through
+/// [`Dialect::reply`](crate::dialect::Dialect::reply), which picks the
+/// connection's dialect.
+pub fn render(reply: &Reply) -> String {
+    match *reply {
+        Reply::Join { name, pending } => ok("JOIN", &format!("{name} pending={pending}")),
+        Reply::MsgDelivered { to } => ok("MSG", &format!("{to} delivered")),
+        Reply::MsgStored { to } => ok("MSG", &format!("{to} stored")),
+        Reply::Mcast { delivered, stored } => {
+            ok("MCAST", &format!("delivered={} stored={}", list_field(delivered), list_field(stored)))
+        }
+        Reply::All { delivered } => ok("ALL", &format!("delivered={delivered}")),
+        Reply::Who { names } => {
+            let mut fields = names.len().to_string();
+            for n in names {
+                fields.push(' ');
+                fields.push_str(n);
+            }
+            ok("WHO", &fields)
+        }
+        Reply::HistoryLine { message, clock } => history(message, clock),
+        Reply::History { count } => ok("HISTORY", &count.to_string()),
+        Reply::Clock { clock } => ok("CLOCK", clock),
+        Reply::ClockSwitched { on } => ok("CLOCK", if on { "ON" } else { "OFF" }),
+        Reply::HelpCommand { usage, help } => help_line(&format!("{usage:<30} {help}")),
+        Reply::HelpNote { text } => help_line(text),
+        Reply::Help => ok("HELP", ""),
+        Reply::Pong { token } => pong(token),
+        Reply::Leave => ok("LEAVE", ""),
+        Reply::Register => ok("REGISTER", ""),
+        Reply::Err(e) => {
+            let mut line = err_text(e);
+            line.push_str("\r\n");
+            line
+        }
     }
 }
 
@@ -84,7 +173,7 @@ pub fn hello() -> String {
 }
 
 /// `OK <COMMAND> [fields]`.
-pub fn ok(command: &str, fields: &str) -> String {
+fn ok(command: &str, fields: &str) -> String {
     let mut line = ok_text(command, fields);
     line.push_str("\r\n");
     line
@@ -99,8 +188,13 @@ fn ok_text(command: &str, fields: &str) -> String {
     }
 }
 
+/// `ERR <CODE> <text>` without its terminator: for clients and the console.
+fn err_text(e: &Error) -> String {
+    format!("ERR {} {}", e.code.as_str(), e.text)
+}
+
 /// `PONG [token]`.
-pub fn pong(token: Option<&str>) -> String {
+fn pong(token: Option<&str>) -> String {
     match token {
         Some(t) => format!("PONG {t}\r\n"),
         None => "PONG\r\n".to_string(),
@@ -108,7 +202,7 @@ pub fn pong(token: Option<&str>) -> String {
 }
 
 /// `HELP <text>`: one line of the HELP reply.
-pub fn help_line(text: &str) -> String {
+fn help_line(text: &str) -> String {
     format!("HELP {text}\r\n")
 }
 
@@ -145,7 +239,7 @@ pub fn message(m: &Message, clock: bool) -> String {
 }
 
 /// `HISTORY <ts> [clock] <from> <to> <text>`: one line of the HISTORY reply.
-pub fn history(m: &Message, clock: bool) -> String {
+fn history(m: &Message, clock: bool) -> String {
     let mut line = format!("HISTORY {}", m.ts);
     push_clock(&mut line, m, clock);
     line.push_str(&format!(" {} {} {}\r\n", m.from, m.to, m.text));
@@ -160,7 +254,7 @@ fn push_clock(line: &mut String, m: &Message, clock: bool) {
 }
 
 /// A list field: names joined with commas, `-` when empty.
-pub fn list_field(names: &[String]) -> String {
+fn list_field(names: &[String]) -> String {
     if names.is_empty() {
         "-".to_string()
     } else {
@@ -181,7 +275,7 @@ pub mod console {
 
     /// `ERR <CODE> <text>`.
     pub fn error(e: &Error) -> String {
-        format!("ERR {} {}", e.code.as_str(), e.text)
+        super::err_text(e)
     }
 
     /// `HELP <usage> <what>`: one line of the HELP reply, usages padded so
@@ -264,12 +358,6 @@ mod tests {
         assert_eq!(timestamp(t), "2026-11-21T12:01:02Z");
     }
 
-    #[test]
-    fn error_line_has_code_and_text() {
-        let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
-        assert_eq!(e.line(), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
-    }
-
     fn sample(kind: Kind, to: &str) -> Message {
         Message {
             id: 1,
@@ -304,6 +392,133 @@ mod tests {
             history(&sample(Kind::Msg, "bob"), true),
             "HISTORY 2026-11-21T12:01:02Z [alice=3,bob=1] alice bob hi  there\r\n"
         );
+    }
+
+    /// A reply as a chatd connection gets it: through the dialect, as
+    /// handlers send it.
+    fn chatd(r: Reply) -> String {
+        crate::dialect::Dialect::Chatd.reply(&r)
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn reply_join_names_the_user_and_the_pending_count() {
+        assert_eq!(chatd(Reply::Join { name: "Bob", pending: 0 }), "OK JOIN Bob pending=0\r\n");
+        assert_eq!(chatd(Reply::Join { name: "bob", pending: 12 }), "OK JOIN bob pending=12\r\n");
+    }
+
+    #[test]
+    fn reply_msg_delivered() {
+        assert_eq!(chatd(Reply::MsgDelivered { to: "Bob" }), "OK MSG Bob delivered\r\n");
+    }
+
+    #[test]
+    fn reply_msg_stored() {
+        assert_eq!(chatd(Reply::MsgStored { to: "Bob" }), "OK MSG Bob stored\r\n");
+    }
+
+    #[test]
+    fn reply_mcast_lists_delivered_and_stored_with_a_dash_for_none() {
+        let (both, one) = (names(&["bob", "Carol"]), names(&["dave"]));
+        assert_eq!(
+            chatd(Reply::Mcast { delivered: &both, stored: &one }),
+            "OK MCAST delivered=bob,Carol stored=dave\r\n"
+        );
+        assert_eq!(chatd(Reply::Mcast { delivered: &[], stored: &one }), "OK MCAST delivered=- stored=dave\r\n");
+        assert_eq!(chatd(Reply::Mcast { delivered: &both, stored: &[] }), "OK MCAST delivered=bob,Carol stored=-\r\n");
+    }
+
+    #[test]
+    fn reply_all_counts_the_receivers() {
+        assert_eq!(chatd(Reply::All { delivered: 0 }), "OK ALL delivered=0\r\n");
+        assert_eq!(chatd(Reply::All { delivered: 3 }), "OK ALL delivered=3\r\n");
+    }
+
+    #[test]
+    fn reply_who_counts_then_names() {
+        assert_eq!(chatd(Reply::Who { names: &names(&["alice", "Bob"]) }), "OK WHO 2 alice Bob\r\n");
+        assert_eq!(chatd(Reply::Who { names: &[] }), "OK WHO 0\r\n");
+    }
+
+    #[test]
+    fn reply_history_line_with_and_without_clock() {
+        let m = sample(Kind::Msg, "bob");
+        assert_eq!(
+            chatd(Reply::HistoryLine { message: &m, clock: false }),
+            "HISTORY 2026-11-21T12:01:02Z alice bob hi  there\r\n"
+        );
+        assert_eq!(
+            chatd(Reply::HistoryLine { message: &m, clock: true }),
+            "HISTORY 2026-11-21T12:01:02Z [alice=3,bob=1] alice bob hi  there\r\n"
+        );
+    }
+
+    #[test]
+    fn reply_history_counts_the_lines() {
+        assert_eq!(chatd(Reply::History { count: 0 }), "OK HISTORY 0\r\n");
+        assert_eq!(chatd(Reply::History { count: 20 }), "OK HISTORY 20\r\n");
+    }
+
+    #[test]
+    fn reply_clock_is_written_out() {
+        assert_eq!(chatd(Reply::Clock { clock: "alice=3,bob=1" }), "OK CLOCK alice=3,bob=1\r\n");
+    }
+
+    #[test]
+    fn reply_clock_switched() {
+        assert_eq!(chatd(Reply::ClockSwitched { on: true }), "OK CLOCK ON\r\n");
+        assert_eq!(chatd(Reply::ClockSwitched { on: false }), "OK CLOCK OFF\r\n");
+    }
+
+    #[test]
+    fn reply_help_command_pads_the_usage_to_30() {
+        assert_eq!(
+            chatd(Reply::HelpCommand { usage: "WHO", help: "list who is online" }),
+            "HELP WHO                            list who is online\r\n"
+        );
+        // A usage longer than the column is not cut.
+        let usage = "REGISTER <password> (one word, 6-64 characters)";
+        assert_eq!(
+            chatd(Reply::HelpCommand { usage, help: "protect your name" }),
+            "HELP REGISTER <password> (one word, 6-64 characters) protect your name\r\n"
+        );
+    }
+
+    #[test]
+    fn reply_help_note() {
+        assert_eq!(chatd(Reply::HelpNote { text: "(works after JOIN)" }), "HELP (works after JOIN)\r\n");
+    }
+
+    #[test]
+    fn reply_help_ends_the_help_lines() {
+        assert_eq!(chatd(Reply::Help), "OK HELP\r\n");
+    }
+
+    #[test]
+    fn reply_pong_with_and_without_token() {
+        assert_eq!(chatd(Reply::Pong { token: Some("abc 1") }), "PONG abc 1\r\n");
+        assert_eq!(chatd(Reply::Pong { token: None }), "PONG\r\n");
+    }
+
+    #[test]
+    fn reply_leave() {
+        assert_eq!(chatd(Reply::Leave), "OK LEAVE\r\n");
+    }
+
+    #[test]
+    fn reply_register() {
+        assert_eq!(chatd(Reply::Register), "OK REGISTER\r\n");
+    }
+
+    #[test]
+    fn reply_err_has_code_and_text() {
+        let e = Error::new(Code::NameTooLong, "name must be at most 8 characters");
+        assert_eq!(chatd(Reply::Err(&e)), "ERR NAME_TOO_LONG name must be at most 8 characters\r\n");
+        let e = Error::new(Code::ServerFull, "too many connections; try again later");
+        assert_eq!(chatd(Reply::Err(&e)), "ERR SERVER_FULL too many connections; try again later\r\n");
     }
 
     #[test]

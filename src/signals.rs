@@ -42,6 +42,8 @@ impl Signals {
             // SAFETY: signalfd_siginfo is plain data; read writes at most its size.
             let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: reads at most `size` bytes into `info`, which we own,
+            // from the signalfd this value owns.
             let n = unsafe { libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
             if n != size as isize {
                 break; // EAGAIN: drained

@@ -19,6 +19,7 @@ use crate::dialect::Dialect;
 use crate::message::{Event, Message};
 use crate::names;
 use crate::outbuf::{Shared, SHARE_FROM};
+use crate::reply::Reply;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -82,11 +83,25 @@ impl State {
         self.ts_cache.1.clone()
     }
 
-    /// Queues a line for one connection. A connection whose unsent output
-    /// would pass max_sendq is marked to be dropped instead: the others
-    /// never wait for it.
+    /// Queues a line for one connection, already rendered in its dialect
+    /// (its greeting, a durable reply; others go through [`State::reply`]
+    /// and [`State::tell`]). A connection whose unsent output would pass
+    /// max_sendq is marked to be dropped instead: the others never wait
+    /// for it.
     pub fn send(&mut self, key: usize, line: &str) {
         self.send_bytes(key, line.as_bytes());
+    }
+
+    /// Queues a reply for one connection, in its dialect.
+    pub fn reply(&mut self, key: usize, reply: &Reply) {
+        let Some(dialect) = self.conns.get(key).map(|c| c.dialect) else { return };
+        self.send(key, &dialect.reply(reply));
+    }
+
+    /// Tells one connection of an event, in its dialect.
+    pub fn tell(&mut self, key: usize, event: &Event) {
+        let Some(dialect) = self.conns.get(key).map(|c| c.dialect) else { return };
+        self.send(key, &dialect.event(event));
     }
 
     /// `send` for bytes that are not a text line (telnet answers).

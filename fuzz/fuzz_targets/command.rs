@@ -13,7 +13,8 @@
 use chatd::command::{lookup, parse, Command, Parsed, Spec, MAX_MCAST};
 use chatd::console::Command as ConsoleCommand;
 use chatd::framing::{decode_all, Frame};
-use chatd::reply::{Code, Error};
+use chatd::dialect::Dialect;
+use chatd::reply::{Code, Error, Reply};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -53,7 +54,7 @@ fn check(line: &str) {
 
 /// One wire line, whatever the input held.
 fn check_error_line(e: &Error, line: &str) {
-    let wire = e.line();
+    let wire = Dialect::Chatd.reply(&Reply::Err(e));
     assert!(wire.ends_with("\r\n"), "{wire:?}");
     let body = &wire[..wire.len() - 2];
     assert!(!body.contains(['\r', '\n']), "error line split in two: {wire:?}");

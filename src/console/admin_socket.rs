@@ -57,8 +57,11 @@ impl AdminConn {
         lines
     }
 
-    pub fn queue(&mut self, text: &str) {
-        self.out.extend_from_slice(text.as_bytes());
+    /// Queues a console reply line (`reply::console`), ended with CRLF as
+    /// the admin socket's lines are.
+    pub fn queue_line(&mut self, line: &str) {
+        self.out.extend_from_slice(line.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
     }
 
     /// Writes what it can; true when everything is out.

@@ -7,7 +7,7 @@
 use super::{storage, Ctx};
 use crate::auth::{Job, Outcome, MAX_PASSWORD, MIN_PASSWORD};
 use crate::conn::Close;
-use crate::reply::{self, Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::session::{AuthStep, Wait};
 
 /// Wrong passwords one connection may try before it is closed.
@@ -39,7 +39,7 @@ pub fn registered(ctx: &mut Ctx, hash: Option<String>) -> Result<(), Error> {
     };
     ctx.store.set_password(&me.name, &hash).map_err(|e| storage("the password", e))?;
     log::info!("{}: password set", ctx.label());
-    ctx.reply_after_commit(reply::ok("REGISTER", ""));
+    ctx.reply_after_commit(&Reply::Register);
     Ok(())
 }
 
@@ -53,9 +53,8 @@ pub fn join_checked(ctx: &mut Ctx, name: &str, matched: bool) -> Result<(), Erro
     let failures = conn.session.auth_failures;
     log::info!("{}: wrong password for {name} ({failures} of {MAX_AUTH_FAILURES})", ctx.label());
     if failures >= MAX_AUTH_FAILURES {
-        ctx.reply(
-            &Error::new(Code::AuthFailed, format!("wrong password for {name}; too many failures, closing")).line(),
-        );
+        let e = Error::new(Code::AuthFailed, format!("wrong password for {name}; too many failures, closing"));
+        ctx.reply(&Reply::Err(&e));
         ctx.state.close(ctx.key, Close::AuthFailures);
         return Ok(());
     }
@@ -74,6 +73,6 @@ pub fn password_answered(ctx: &mut Ctx, step: Wait, outcome: Outcome) {
         }
     };
     if let Err(e) = result {
-        ctx.reply(&e.line());
+        ctx.reply(&Reply::Err(&e));
     }
 }

@@ -108,7 +108,7 @@ fn kick(ctx: &mut ConsoleCtx, name: &str, reason: Option<String>, out: &mut Vec<
         Some(r) => format!("you were kicked: {r}"),
         None => "you were kicked".to_string(),
     };
-    ctx.state.send(key, &reply::notice(&ts, &why));
+    ctx.state.tell(key, &Event::Notice { ts: &ts, text: &why });
     ctx.state.close(key, Close::Kicked(reason));
     log::info!("console: kicked {shown}");
     out.push(reply::console::ok("KICK", &shown));

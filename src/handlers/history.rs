@@ -1,7 +1,7 @@
 //! Reading back: HISTORY and CLOCK.
 
 use super::{unreadable, Caller, Ctx, ReadStep};
-use crate::reply::{self, Error};
+use crate::reply::{Error, Reply};
 use crate::store::{Message, Read, StoreError};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
@@ -17,9 +17,9 @@ pub(super) fn answered(ctx: &mut Ctx, messages: Result<Vec<Message>, StoreError>
     let messages = messages.map_err(|e| unreadable(ctx, "history", e))?;
     let clock = ctx.state.conns.get(ctx.key).is_some_and(|c| c.session.clock_on);
     for m in &messages {
-        ctx.reply(&reply::history(m, clock));
+        ctx.reply(&Reply::HistoryLine { message: m, clock });
     }
-    ctx.reply(&reply::ok("HISTORY", &messages.len().to_string()));
+    ctx.reply(&Reply::History { count: messages.len() });
     Ok(())
 }
 
@@ -29,13 +29,13 @@ pub fn clock(ctx: &mut Ctx, me: &Caller, on: Option<bool>) -> Result<(), Error> 
     match on {
         None => {
             let clock = ctx.store.format_clock(ctx.state.clocks_mut().get(me.id));
-            ctx.reply(&reply::ok("CLOCK", &clock));
+            ctx.reply(&Reply::Clock { clock: &clock });
         }
         Some(on) => {
             if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
                 conn.session.clock_on = on;
             }
-            ctx.reply(&reply::ok("CLOCK", if on { "ON" } else { "OFF" }));
+            ctx.reply(&Reply::ClockSwitched { on });
         }
     }
     Ok(())

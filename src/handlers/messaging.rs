@@ -7,7 +7,7 @@
 use super::{clean_text, storage, Caller, Ctx};
 use crate::clock::{Clock, UserId};
 use crate::command::Spec;
-use crate::reply::{self, Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::state::{Outgoing, Where};
 use crate::store::{Kind, Message, Store, UnloggedLimit};
 
@@ -98,9 +98,9 @@ pub fn msg(ctx: &mut Ctx, me: &Caller, spec: &Spec, to: &str, text: &str) -> Res
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
     let (_, stored) = send(ctx, me, &m, std::slice::from_ref(&r))?;
     if stored.is_empty() {
-        ctx.reply(&reply::ok("MSG", &format!("{} delivered", r.name)));
+        ctx.reply(&Reply::MsgDelivered { to: &r.name });
     } else {
-        ctx.reply_after_commit(reply::ok("MSG", &format!("{} stored", r.name)));
+        ctx.reply_after_commit(&Reply::MsgStored { to: &r.name });
     }
     Ok(())
 }
@@ -132,17 +132,14 @@ pub fn mcast(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let m = compose(ctx, me, Kind::Mcast, reply::list_field(&names), text);
+    let m = compose(ctx, me, Kind::Mcast, names.join(","), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
     let (delivered, stored) = send(ctx, me, &m, &recipients)?;
-    let ok = reply::ok(
-        "MCAST",
-        &format!("delivered={} stored={}", reply::list_field(&delivered), reply::list_field(&stored)),
-    );
+    let ok = Reply::Mcast { delivered: &delivered, stored: &stored };
     if stored.is_empty() {
         ctx.reply(&ok);
     } else {
-        ctx.reply_after_commit(ok);
+        ctx.reply_after_commit(&ok);
     }
     Ok(())
 }
@@ -162,6 +159,6 @@ pub fn all(ctx: &mut Ctx, me: &Caller, spec: &Spec, text: &str) -> Result<(), Er
     // (presence's clock book holds exactly the joined users).
     ctx.state.clocks_mut().broadcast(me.id, &m.clock);
     let delivered = receivers.len();
-    ctx.reply(&reply::ok("ALL", &format!("delivered={delivered}")));
+    ctx.reply(&Reply::All { delivered });
     Ok(())
 }

@@ -6,7 +6,8 @@
 //! that need a JOIN also get the [`Caller`]. An `Err` becomes the
 //! `ERR <CODE> ...` reply. Handlers reach the outside world only through
 //! `Ctx`: `state` (who is online, delivery), `store` (what must last), the
-//! password worker, and the formats of `reply.rs`.
+//! password worker, and typed replies ([`Reply`]) that `ctx.reply` renders
+//! in the caller's dialect: no handler writes wire text.
 
 mod accounts;
 pub mod console;
@@ -21,7 +22,7 @@ use crate::auth::{Job, Worker};
 use crate::clock::UserId;
 use crate::command::{self, Command, Parsed, Spec};
 use crate::config::Config;
-use crate::reply::{Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::session::{AuthStep, Wait};
 use crate::state::State;
 use crate::store::{Answer, Commit, Read, Store, StoreError};
@@ -33,7 +34,8 @@ use crate::store::{Answer, Commit, Read, Store, StoreError};
 pub struct Durable {
     pub key: usize,
     pub id: u64,
-    /// The reply to send after a successful commit.
+    /// The reply to send after a successful commit, already rendered in
+    /// the connection's dialect.
     pub ok: String,
 }
 
@@ -52,12 +54,15 @@ pub fn release(state: &mut State, reply: Durable, outcome: &Commit) -> Option<us
     conn.session.wait = Wait::No;
     let line = match outcome {
         Commit::Done => reply.ok,
-        Commit::Failed(_) => {
-            Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent").line()
-        }
+        Commit::Failed(_) => conn.dialect.reply(&Reply::Err(&not_saved())),
     };
     state.send(reply.key, &line);
     Some(reply.key)
+}
+
+/// What a durable reply becomes when the pass's commit failed.
+fn not_saved() -> Error {
+    Error::new(Code::Storage, "not saved: the server's storage is failing; nothing was sent")
 }
 
 /// What a handler may touch.
@@ -74,16 +79,17 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Queues a line for the caller.
-    pub fn reply(&mut self, line: &str) {
-        self.state.send(self.key, line);
+    /// Queues a reply for the caller, in its dialect.
+    pub fn reply(&mut self, reply: &Reply) {
+        self.state.reply(self.key, reply);
     }
 
     /// Queues a reply that may only be sent once this pass has committed.
     /// The caller's later lines wait until then, so replies stay in order.
-    pub fn reply_after_commit(&mut self, ok: String) {
+    pub fn reply_after_commit(&mut self, reply: &Reply) {
         if let Some(conn) = self.state.conns.get_mut(self.key) {
             conn.session.wait = Wait::Commit;
+            let ok = conn.dialect.reply(reply);
             self.after_commit.push(Durable { key: self.key, id: conn.id, ok });
         }
     }
@@ -165,7 +171,7 @@ pub fn dispatch(ctx: &mut Ctx, line: &str) {
     let result = command::parse(line, caller.is_some()).and_then(|parsed| run(ctx, parsed, caller));
     if let Err(e) = result {
         log::debug!("{}: {}", ctx.label(), e);
-        ctx.reply(&e.line());
+        ctx.reply(&Reply::Err(&e));
     }
 }
 

@@ -7,7 +7,7 @@ use crate::conn::Close;
 use crate::delivery::Delivery;
 use crate::message::Event;
 use crate::names::{self, NameError};
-use crate::reply::{self, Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::session::AuthStep;
 use crate::state::State;
 use crate::store::{Read, Store, StoreError};
@@ -71,7 +71,7 @@ pub(super) fn joined(ctx: &mut Ctx, name: &str, pending: Result<usize, StoreErro
         conn.session.joined_at = Some(ts.clone());
     }
     log::info!("{}: joined, {} pending", ctx.label(), pending);
-    ctx.reply(&reply::ok("JOIN", &format!("{name} pending={pending}")));
+    ctx.reply(&Reply::Join { name, pending });
     let history = ctx.config.history_on_join;
     if pending > 0 || history > 0 {
         ctx.state.start_delivery(ctx.key, Delivery::new(name, id, history));
@@ -100,7 +100,7 @@ pub fn end(state: &mut State, store: &mut Store, key: usize, reason: Option<&str
 /// `LEFT <ts> <name> [reason]` from the close pass.
 pub fn leave(ctx: &mut Ctx, reason: Option<&str>) -> Result<(), Error> {
     let reason = reason.map(crate::text::sanitize).map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-    ctx.reply(&reply::ok("LEAVE", ""));
+    ctx.reply(&Reply::Leave);
     ctx.state.close(ctx.key, Close::Leave(reason));
     Ok(())
 }
@@ -108,12 +108,7 @@ pub fn leave(ctx: &mut Ctx, reason: Option<&str>) -> Result<(), Error> {
 /// `WHO` -> `OK WHO <count> <name> ...`, sorted case-insensitively.
 pub fn who(ctx: &mut Ctx) -> Result<(), Error> {
     let names = ctx.state.who();
-    let mut fields = names.len().to_string();
-    for n in &names {
-        fields.push(' ');
-        fields.push_str(n);
-    }
-    ctx.reply(&reply::ok("WHO", &fields));
+    ctx.reply(&Reply::Who { names: &names });
     Ok(())
 }
 
@@ -125,30 +120,30 @@ pub fn help(ctx: &mut Ctx, topic: Option<&str>) -> Result<(), Error> {
             let topic: String = crate::text::sanitize(topic).chars().take(32).collect();
             return Err(Error::new(Code::UnknownCommand, format!("{topic} is not a command; HELP lists them all")));
         };
-        ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));
+        ctx.reply(&Reply::HelpCommand { usage: spec.usage, help: spec.help });
         if spec.needs_join() && ctx.state.name_of(ctx.key).is_none() {
-            ctx.reply(&reply::help_line("(works after JOIN)"));
+            ctx.reply(&Reply::HelpNote { text: "(works after JOIN)" });
         }
-        ctx.reply(&reply::ok("HELP", ""));
+        ctx.reply(&Reply::Help);
         return Ok(());
     }
     let joined = ctx.state.name_of(ctx.key).is_some();
     for spec in TABLE {
-        ctx.reply(&reply::help_line(&format!("{:<30} {}", spec.usage, spec.help)));
+        ctx.reply(&Reply::HelpCommand { usage: spec.usage, help: spec.help });
     }
     let hint = if joined {
         "Plain text is not sent: start it with ALL (everyone) or MSG <name> (one person)."
     } else {
         "Start with JOIN <name>; only JOIN, HELP, PING and LEAVE/QUIT work before that."
     };
-    ctx.reply(&reply::help_line(hint));
-    ctx.reply(&reply::ok("HELP", ""));
+    ctx.reply(&Reply::HelpNote { text: hint });
+    ctx.reply(&Reply::Help);
     Ok(())
 }
 
 /// `PING [token]` -> `PONG [token]`.
 pub fn ping(ctx: &mut Ctx, token: Option<&str>) -> Result<(), Error> {
     let token = token.map(crate::text::sanitize);
-    ctx.reply(&reply::pong(token.as_deref().map(str::trim).filter(|t| !t.is_empty())));
+    ctx.reply(&Reply::Pong { token: token.as_deref().map(str::trim).filter(|t| !t.is_empty()) });
     Ok(())
 }

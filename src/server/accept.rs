@@ -5,7 +5,7 @@ use super::tokens::Source;
 use super::Server;
 use crate::conn::{Conn, Transport};
 use crate::dialect::Dialect;
-use crate::reply::{Code, Error};
+use crate::reply::{Code, Error, Reply};
 use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
@@ -53,7 +53,7 @@ impl Server {
     /// join_timeout to JOIN.
     fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect) {
         if self.state.conns.len() >= self.max_clients {
-            refuse_full(&mut sock, peer);
+            refuse_full(&mut sock, peer, dialect);
             return;
         }
         // Replies are coalesced per pass; Nagle would only add latency.
@@ -86,11 +86,13 @@ impl Server {
     }
 }
 
-/// Tells a connection over max_clients why it is being closed.
-fn refuse_full(sock: &mut TcpStream, peer: SocketAddr) {
+/// Tells a connection over max_clients why it is being closed. It has no
+/// `Conn`, so the reply is rendered in its listener's dialect and written
+/// to the socket at once, best effort.
+fn refuse_full(sock: &mut TcpStream, peer: SocketAddr, dialect: Dialect) {
     use std::io::Write;
     log::warn!("{peer}: refused, server full");
     let e = Error::new(Code::ServerFull, "too many connections; try again later");
-    let _ = sock.write(e.line().as_bytes());
+    let _ = sock.write(dialect.reply(&Reply::Err(&e)).as_bytes());
     let _ = sock.shutdown(std::net::Shutdown::Both);
 }

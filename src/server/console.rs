@@ -94,7 +94,7 @@ impl Server {
             let reply = self.console_line(&line);
             if let Some(conn) = self.admin_conns.get_mut(key) {
                 for l in reply {
-                    conn.queue(&format!("{l}\r\n"));
+                    conn.queue_line(&l);
                 }
             }
         }

@@ -7,7 +7,7 @@ use super::{Server, DELIVERY_POLL_MAX, DELIVERY_POLL_MIN, DRAIN_TIME, LINES_PER_
 use crate::conn::{Close, Flushed, Input, WRITE_CAP};
 use crate::framing::Frame;
 use crate::handlers;
-use crate::reply::{Code, Error};
+use crate::reply::{Code, Error, Reply};
 use crate::session::Wait;
 use crate::state::State;
 use crate::store::Commit;
@@ -106,7 +106,7 @@ impl Server {
                     Code::LineTooLong,
                     format!("lines are limited to {} bytes; the rest of that line was discarded", self.config.max_line),
                 );
-                self.state.send(key, &e.line());
+                self.state.reply(key, &Reply::Err(&e));
             }
             Frame::Line(line) => handlers::dispatch(&mut self.ctx(key), &line),
         }
@@ -213,7 +213,11 @@ impl Server {
             if want_write != conn.want_write {
                 let interest = if want_write { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
                 if let Err(e) = conn.transport.reregister(self.poll.registry(), Source::Client(key).token(), interest) {
+                    // Without the interest it asked for, the connection
+                    // would never be written again (or never read): drop it.
                     log::warn!("{}: reregister: {e}", conn.label());
+                    self.state.close(key, Close::Error);
+                    continue;
                 }
                 conn.want_write = want_write;
             }

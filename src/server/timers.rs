@@ -4,7 +4,7 @@
 
 use super::{Server, TRIM_EVERY};
 use crate::conn::Close;
-use crate::reply::{Code, Error};
+use crate::reply::{Code, Error, Reply};
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,7 @@ impl Server {
             }
             let err =
                 Error::new(Code::Timeout, format!("no JOIN within {} seconds; goodbye", self.config.join_timeout));
-            self.state.send(key, &err.line());
+            self.state.reply(key, &Reply::Err(&err));
             self.state.close(key, Close::Timeout);
         }
     }

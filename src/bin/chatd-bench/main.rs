@@ -25,9 +25,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[path = "chatd-bench/parse.rs"]
 mod parse;
-#[path = "chatd-bench/relay.rs"]
 mod relay;
 
 /// Connections being set up at once: more would overflow the server's listen
