@@ -18,9 +18,10 @@
 
 use crate::clock::{Clock, Clocks, UserId};
 use crate::conn::Close;
+use crate::message::Message;
 use crate::reply::Reply;
 use crate::state::{Outgoing, State};
-use crate::store::{Message, Store};
+use crate::store::Store;
 use std::collections::VecDeque;
 
 /// Most bytes of a connection's output left unacknowledged while its queue

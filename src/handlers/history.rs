@@ -1,8 +1,9 @@
 //! Reading back: HISTORY and CLOCK.
 
 use super::{unreadable, Caller, Ctx, ReadStep};
+use crate::message::Message;
 use crate::reply::{Error, Reply};
-use crate::store::{Message, Read, StoreError};
+use crate::store::{Read, StoreError};
 
 /// `HISTORY [n]` -> `HISTORY <ts> <from> <to> <text>` lines, oldest first,
 /// then `OK HISTORY <count>`. `n` defaults to history_default and is capped

@@ -7,9 +7,10 @@
 use super::{clean_text, storage, Caller, Ctx};
 use crate::clock::{Clock, UserId};
 use crate::command::Spec;
+use crate::message::{Message, MessageKind};
 use crate::reply::{Code, Error, Reply};
 use crate::state::{Outgoing, Where};
-use crate::store::{Kind, Message, Store, UnloggedLimit};
+use crate::store::{Store, UnloggedLimit};
 
 fn no_such_user(name: &str) -> Error {
     let name: String = crate::text::sanitize(name).chars().take(32).collect();
@@ -41,7 +42,7 @@ fn resolve(ctx: &Ctx, name: &str) -> Result<Recipient, Error> {
 
 /// A new message from the caller, carrying the caller's clock with their
 /// own entry ticked (recorded once the message is on its way).
-fn compose(ctx: &mut Ctx, me: &Caller, kind: Kind, to: String, text: String) -> Message {
+fn compose(ctx: &mut Ctx, me: &Caller, kind: MessageKind, to: String, text: String) -> Message {
     let clock = ctx.state.clocks_mut().next_send(me.id);
     Message { id: 0, kind, ts: ctx.state.ts(), from: me.name.clone(), to, clock, clock_text: String::new(), text }
 }
@@ -94,7 +95,7 @@ fn deliver(ctx: &mut Ctx, m: &Message, keys: impl Iterator<Item = usize>) {
 pub fn msg(ctx: &mut Ctx, me: &Caller, spec: &Spec, to: &str, text: &str) -> Result<(), Error> {
     let text = clean_text(text, spec)?;
     let r = resolve(ctx, to)?;
-    let m = compose(ctx, me, Kind::Msg, r.name.clone(), text);
+    let m = compose(ctx, me, MessageKind::Msg, r.name.clone(), text);
     log::debug!("{}: MSG {} {}", ctx.label(), r.name, m.text);
     let (_, stored) = send(ctx, me, &m, std::slice::from_ref(&r))?;
     if stored.is_empty() {
@@ -132,7 +133,7 @@ pub fn mcast(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = recipients.iter().map(|r| r.name.clone()).collect();
-    let m = compose(ctx, me, Kind::Mcast, names.join(","), text);
+    let m = compose(ctx, me, MessageKind::Mcast, names.join(","), text);
     log::debug!("{}: MCAST {} {}", ctx.label(), m.to, m.text);
     let (delivered, stored) = send(ctx, me, &m, &recipients)?;
     let ok = Reply::Mcast { delivered: &delivered, stored: &stored };
@@ -150,7 +151,7 @@ pub fn mcast(
 /// for the next commit that works (nothing is promised).
 pub fn all(ctx: &mut Ctx, me: &Caller, spec: &Spec, text: &str) -> Result<(), Error> {
     let text = clean_text(text, spec)?;
-    let m = compose(ctx, me, Kind::All, "*".to_string(), text);
+    let m = compose(ctx, me, MessageKind::All, "*".to_string(), text);
     log::debug!("{}: ALL {}", ctx.label(), m.text);
     ctx.store.log_live_message(&m, &[], unlogged_limit(ctx));
     let receivers = ctx.state.joined_keys(Some(ctx.key));

@@ -585,8 +585,9 @@ impl Thread {
 
 #[cfg(test)]
 mod tests {
+    use crate::message::MessageKind;
     use crate::store::tests::{msg, temp_db};
-    use crate::store::{Commit, Kind, Store};
+    use crate::store::{Commit, Store};
     use std::time::Duration;
 
     #[test]
@@ -608,7 +609,10 @@ mod tests {
             let c = clocks.next_send(alice);
             clocks.sent(alice, &c);
             let id = s
-                .log_message(&msg(Kind::Msg, "alice", "bob", &format!("number {i}")), &["alice".into(), "bob".into()])
+                .log_message(
+                    &msg(MessageKind::Msg, "alice", "bob", &format!("number {i}")),
+                    &["alice".into(), "bob".into()],
+                )
                 .unwrap();
             s.add_pending("bob", id).unwrap();
             assert_eq!(s.commit(&mut clocks), Commit::Done, "a checkpoint never makes a commit fail");

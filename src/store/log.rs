@@ -4,7 +4,7 @@
 //! disk), HISTORY's reads, DELETE BACKUP, and the live messages kept in
 //! memory while the log cannot take them.
 
-use super::{Db, Kind, Message, Result};
+use super::{Db, Message, MessageKind, Result};
 use crate::clock::Clock;
 use crate::names;
 use rusqlite::{params, Connection};
@@ -226,7 +226,7 @@ pub struct UnloggedLimit {
 #[derive(Debug)]
 struct Kept {
     ts: String,
-    kind: Kind,
+    kind: MessageKind,
     from: String,
     to: String,
     counts: Vec<u8>,
@@ -333,7 +333,7 @@ impl Drop for Unlogged {
 /// One row of the message log, borrowed from where it is kept.
 struct Row<'a> {
     ts: &'a str,
-    kind: Kind,
+    kind: MessageKind,
     from: &'a str,
     to: &'a str,
     /// The clock as stored (see `clocks::encode_entries`).
@@ -360,7 +360,7 @@ fn insert_message(db: &Connection, m: &Row<'_>, participants: &[String]) -> rusq
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Vec<u8>)> {
     let m = Message {
         id: r.get(0)?,
-        kind: Kind::parse(&r.get::<_, String>(1)?),
+        kind: MessageKind::parse(&r.get::<_, String>(1)?),
         ts: r.get(2)?,
         from: r.get(3)?,
         to: r.get(4)?,
@@ -373,16 +373,17 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Vec<u8>)>
 
 #[cfg(test)]
 mod tests {
+    use crate::message::{Message, MessageKind};
     use crate::store::tests::{msg, temp_db};
-    use crate::store::{Commit, Kind, Message, Store, StoreError, UnloggedLimit};
+    use crate::store::{Commit, Store, StoreError, UnloggedLimit};
 
     #[test]
     fn history_hides_private_messages_of_others() {
         let p = temp_db("vis");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
-        s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
-        s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
-        s.log_message(&msg(Kind::Mcast, "b", "a,c", "b to a,c"), &["b".into(), "a".into(), "c".into()]).unwrap();
+        s.log_message(&msg(MessageKind::All, "a", "*", "hi all"), &[]).unwrap();
+        s.log_message(&msg(MessageKind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
+        s.log_message(&msg(MessageKind::Mcast, "b", "a,c", "b to a,c"), &["b".into(), "a".into(), "c".into()]).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts =
             |who: &str| -> Vec<String> { s.history(Some(who), 10).unwrap().into_iter().map(|m| m.text).collect() };
@@ -397,7 +398,7 @@ mod tests {
         let p = temp_db("unlogged");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
         let limit = UnloggedLimit { messages: 10, bytes: 1 << 20 };
-        let live = |text: &str, ts: &str| Message { ts: ts.into(), ..msg(Kind::All, "a", "*", text) };
+        let live = |text: &str, ts: &str| Message { ts: ts.into(), ..msg(MessageKind::All, "a", "*", text) };
         s.log_live_message(&live("one", "t1"), &[], limit);
         // A later write of the same pass fails: the pass is rolled back.
         s.db.failed = Some(StoreError("simulated".into()));
@@ -421,12 +422,12 @@ mod tests {
         s.db.failed = Some(StoreError("simulated".into()));
         let by_count = UnloggedLimit { messages: 2, bytes: 1 << 20 };
         for text in ["a", "b", "c"] {
-            s.log_live_message(&msg(Kind::All, "x", "*", text), &[], by_count);
+            s.log_live_message(&msg(MessageKind::All, "x", "*", text), &[], by_count);
         }
         assert_eq!((s.unlogged(), s.log.unlogged.dropped), (2, 1));
         let kept_bytes = s.log.unlogged.bytes;
         let by_bytes = UnloggedLimit { messages: 100, bytes: kept_bytes + 10 };
-        s.log_live_message(&msg(Kind::All, "x", "*", &"long".repeat(10)), &[], by_bytes);
+        s.log_live_message(&msg(MessageKind::All, "x", "*", &"long".repeat(10)), &[], by_bytes);
         assert_eq!((s.unlogged(), s.log.unlogged.dropped), (2, 2));
         assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
         // Written by the retry; the count of dropped ones is reported and reset.
@@ -442,7 +443,11 @@ mod tests {
         let p = temp_db("unlogged-delete");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
         s.db.failed = Some(StoreError("simulated".into()));
-        s.log_live_message(&msg(Kind::All, "x", "*", "kept"), &[], UnloggedLimit { messages: 5, bytes: 1 << 20 });
+        s.log_live_message(
+            &msg(MessageKind::All, "x", "*", "kept"),
+            &[],
+            UnloggedLimit { messages: 5, bytes: 1 << 20 },
+        );
         assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
         assert_eq!(s.delete_log().unwrap(), (1, 0));
         assert_eq!(s.commit(&mut clocks), Commit::Done);
@@ -453,8 +458,8 @@ mod tests {
     fn pending_messages_are_oldest_first_and_removable() {
         let p = temp_db("pending");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
-        let a = s.log_message(&msg(Kind::Msg, "a", "b", "one"), &[]).unwrap();
-        let b = s.log_message(&msg(Kind::Msg, "a", "b", "two"), &[]).unwrap();
+        let a = s.log_message(&msg(MessageKind::Msg, "a", "b", "one"), &[]).unwrap();
+        let b = s.log_message(&msg(MessageKind::Msg, "a", "b", "two"), &[]).unwrap();
         s.add_pending("B", b).unwrap();
         s.add_pending("b", a).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
@@ -474,9 +479,9 @@ mod tests {
     fn delete_log_keeps_messages_waiting_for_offline_users() {
         let p = temp_db("delete");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
-        s.log_message(&msg(Kind::All, "a", "*", "old"), &[]).unwrap();
-        s.log_message(&msg(Kind::Msg, "a", "b", "read"), &["a".into(), "b".into()]).unwrap();
-        let waiting = s.log_message(&msg(Kind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
+        s.log_message(&msg(MessageKind::All, "a", "*", "old"), &[]).unwrap();
+        s.log_message(&msg(MessageKind::Msg, "a", "b", "read"), &["a".into(), "b".into()]).unwrap();
+        let waiting = s.log_message(&msg(MessageKind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
         s.add_pending("c", waiting).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!(s.delete_log().unwrap(), (2, 1));

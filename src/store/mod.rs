@@ -33,7 +33,7 @@ mod schema;
 mod users;
 
 use crate::clock::{Clock, Clocks, UserId};
-pub use crate::message::{Message, MessageKind as Kind};
+use crate::message::{Message, MessageKind};
 use checkpoint::Checkpointer;
 use clocks::StoredClocks;
 pub use log::UnloggedLimit;
@@ -458,7 +458,7 @@ mod tests {
         p
     }
 
-    pub(super) fn msg(kind: Kind, from: &str, to: &str, text: &str) -> Message {
+    pub(super) fn msg(kind: MessageKind, from: &str, to: &str, text: &str) -> Message {
         Message {
             id: 0,
             kind,
@@ -478,11 +478,11 @@ mod tests {
             let (mut s, mut clocks) = Store::open(&p).unwrap();
             s.user_joined("bob", "t");
             assert_eq!(s.commit(&mut clocks), Commit::Done);
-            s.log_message(&msg(Kind::All, "bob", "*", "never committed"), &[]).unwrap();
+            s.log_message(&msg(MessageKind::All, "bob", "*", "never committed"), &[]).unwrap();
             s.db.failed = Some(StoreError("simulated".into()));
             assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
             assert!(s.history(None, 10).unwrap().is_empty());
-            s.log_message(&msg(Kind::All, "bob", "*", "after"), &[]).unwrap();
+            s.log_message(&msg(MessageKind::All, "bob", "*", "after"), &[]).unwrap();
         } // dropped without commit
         let (s, _) = Store::open(&p).unwrap();
         assert!(s.user("bob").is_some());

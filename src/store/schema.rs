@@ -206,8 +206,9 @@ pub(super) fn open(path: &Path, wal_limit: u64) -> Result<Connection, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::MessageKind;
     use crate::store::tests::{msg, temp_db};
-    use crate::store::{Commit, Kind, Store};
+    use crate::store::{Commit, Store};
 
     #[test]
     fn a_schema_1_database_is_migrated_with_its_clocks() {
@@ -251,8 +252,8 @@ mod tests {
     fn only_broadcasts_are_in_the_broadcast_index_and_history_still_uses_it() {
         let p = temp_db("bindex");
         let (mut s, mut clocks) = Store::open(&p).unwrap();
-        s.log_message(&msg(Kind::All, "a", "*", "hi all"), &[]).unwrap();
-        s.log_message(&msg(Kind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
+        s.log_message(&msg(MessageKind::All, "a", "*", "hi all"), &[]).unwrap();
+        s.log_message(&msg(MessageKind::Msg, "a", "b", "a to b"), &["a".into(), "b".into()]).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         let sql: String =
             s.db.conn
