@@ -2,32 +2,40 @@
 //!
 //! # Layout
 //!
-//! The path of a client line, in file order:
+//! The path of a client line, in file order (docs/architecture.md draws it):
 //!
-//! - [`server`]: the mio event loop: accept, read, run pass, flush pass, close pass
-//! - [`conn`]: one connection: its transport, input and output buffers
+//! - [`server`]: the mio event loop, one file per stage: start-up, tokens,
+//!   accept, the passes (run, commit, deliveries, flush, close), timers,
+//!   console I/O, shutdown
+//! - [`conn`]: one connection: its transport and byte path (next frame in,
+//!   flush out)
 //! - [`session`]: a connection's protocol state (name, waits, CLOCK ON)
-//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max line, UTF-8); pure
+//! - [`framing`]: bytes -> lines (CRLF, telnet IAC, terminal escapes, max
+//!   line, UTF-8); pure
 //! - [`command`]: line -> [`command::Command`] through one table; pure
 //! - [`handlers`]: one file per area (session, messaging, history, accounts,
 //!   console), each command a function
-//! - [`state`]: who is online (and the vector-clock book), and delivery to
-//!   outbound buffers
+//! - [`state`]: presence (who is joined, where a name is, the vector-clock
+//!   book) and fan-out to outbound buffers
 //! - [`delivery`]: stored messages fed to a joined user as their peer
 //!   acknowledges them
 //! - [`store`]: the SQLite file: users, clocks, message log (and live
 //!   messages kept while it fails), offline queue (the only SQL; one file
 //!   per concern)
 //! - [`reply`]: typed replies, and chatd's format of every server line
-//!   (rendered per connection by [`dialect`])
+//! - [`dialect`]: how a connection speaks; renders replies, events and
+//!   messages for it
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
+//! The nouns under it: [`message`] (Message, Event: no SQL, no wire text).
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (the
-//! operator's commands, from stdin and the admin socket), [`auth`] (Argon2id on a worker thread),
-//! [`clock`] (vector clocks), [`flood`] (token bucket), [`names`] (name
-//! rules), [`text`] (text safety), [`signals`] (SIGTERM/SIGINT),
-//! [`systemd`] (sd_notify, LISTEN_FDS), [`os`] (descriptor limit, keepalive). `main.rs` wires them together.
-//! The wire protocol is documented in `docs/protocol.md`.
+//! operator's commands, from stdin and the admin socket), [`auth`]
+//! (Argon2id on a worker thread), [`clock`] (vector clocks), [`flood`]
+//! (token bucket), [`names`] (name rules), [`text`] (text safety),
+//! [`signals`] (SIGTERM/SIGINT), [`systemd`] (sd_notify, LISTEN_FDS),
+//! [`os`] (descriptor limit, keepalive, unacknowledged bytes). `main.rs`
+//! wires them together. The wire protocol is documented in
+//! `docs/protocol.md`.
 
 pub mod auth;
 pub mod clock;
