@@ -104,8 +104,8 @@ pub fn keeps_feeding(closing: Option<&Close>) -> bool {
 }
 
 /// One step of a connection's offline delivery: takes the acknowledged
-/// messages off the queue, then, unless the connection is closing, feeds
-/// the next ones while the window allows. Called every loop pass while the
+/// messages off the queue, then, while the connection still gets them
+/// ([`keeps_feeding`]), feeds the next ones while the window allows. Called every loop pass while the
 /// connection has a delivery.
 pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
     let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
