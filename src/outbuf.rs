@@ -42,17 +42,20 @@ impl Chunk {
     }
 }
 
-/// Unsent output, in order.
+/// Unsent output, in order: the chunks in `chunks`, then `tail`.
+///
+/// `tail` is the owned chunk lines are appended to, kept outside the deque
+/// so that a connection with ordinary output (most of them) makes one
+/// allocation, not two, and reuses it pass after pass once written.
 #[derive(Debug, Default)]
 pub struct OutBuf {
     chunks: VecDeque<Chunk>,
-    /// Bytes of the front chunk already written.
+    tail: Vec<u8>,
+    /// Bytes of the front chunk (the deque's first, or `tail` when the
+    /// deque is empty) already written.
     head: usize,
     /// Bytes not yet written.
     unsent: usize,
-    /// An emptied owned chunk kept for the next lines of a busy connection
-    /// (growing a fresh one every pass costs a page fault per page).
-    spare: Option<Vec<u8>>,
 }
 
 impl OutBuf {
@@ -68,20 +71,23 @@ impl OutBuf {
     /// Appends a copy of `bytes`.
     pub fn push(&mut self, bytes: &[u8]) {
         self.unsent += bytes.len();
-        if let Some(Chunk::Own(last)) = self.chunks.back_mut() {
-            if last.len() + bytes.len() <= CHUNK.max(last.capacity()) {
-                last.extend_from_slice(bytes);
-                return;
-            }
+        if !self.tail.is_empty() && self.tail.len() + bytes.len() > CHUNK.max(self.tail.capacity()) {
+            // Full: it joins the queue and a new tail starts at full size
+            // (a connection with this much output is a busy one).
+            let full = std::mem::replace(&mut self.tail, Vec::with_capacity(CHUNK.max(bytes.len())));
+            self.chunks.push_back(Chunk::Own(full));
         }
-        let mut chunk = self.spare.take().unwrap_or_default();
-        chunk.extend_from_slice(bytes);
-        self.chunks.push_back(Chunk::Own(chunk));
+        self.tail.extend_from_slice(bytes);
     }
 
     /// Appends a shared line (no copy).
     pub fn push_shared(&mut self, line: &Shared) {
         self.unsent += line.len();
+        if !self.tail.is_empty() {
+            // What was appended before the line goes before it.
+            let before = std::mem::take(&mut self.tail);
+            self.chunks.push_back(Chunk::Own(before));
+        }
         self.chunks.push_back(Chunk::Shared(Arc::clone(line)));
     }
 
@@ -90,12 +96,15 @@ impl OutBuf {
         let mut iov = [IoSlice::new(&[]); MAX_IOV];
         let mut n = 0;
         let mut room = cap;
-        for (i, chunk) in self.chunks.iter().enumerate().take(MAX_IOV) {
+        let pieces = self.chunks.iter().map(Chunk::bytes).chain(std::iter::once(&self.tail[..]));
+        for (i, bytes) in pieces.enumerate().take(MAX_IOV) {
             if room == 0 {
                 break;
             }
-            let bytes = chunk.bytes();
             let bytes = if i == 0 { &bytes[self.head..] } else { bytes };
+            if bytes.is_empty() {
+                continue;
+            }
             let take = bytes.len().min(room);
             iov[n] = IoSlice::new(&bytes[..take]);
             n += 1;
@@ -110,20 +119,30 @@ impl OutBuf {
     fn consume(&mut self, mut n: usize) {
         self.unsent -= n;
         while n > 0 {
-            let Some(front) = self.chunks.front() else { return };
-            let left = front.bytes().len() - self.head;
+            let left = match self.chunks.front() {
+                Some(front) => front.bytes().len() - self.head,
+                None => self.tail.len() - self.head,
+            };
             if n < left {
                 self.head += n;
                 return;
             }
             n -= left;
             self.head = 0;
-            if let Some(Chunk::Own(mut v)) = self.chunks.pop_front() {
-                if v.capacity() <= CHUNK && self.spare.is_none() {
-                    v.clear();
-                    self.spare = Some(v);
+            if self.chunks.pop_front().is_none() {
+                // The tail is all written: keep its room for the next lines,
+                // unless a burst (a long HELP, a big HISTORY) made it large.
+                if self.tail.capacity() > CHUNK {
+                    self.tail = Vec::new();
+                } else {
+                    self.tail.clear();
                 }
+                return;
             }
+        }
+        if self.unsent == 0 && self.chunks.is_empty() && self.head == self.tail.len() {
+            self.tail.clear();
+            self.head = 0;
         }
     }
 
@@ -215,5 +234,21 @@ mod tests {
         out.write_to(&mut w, usize::MAX).unwrap();
         assert!(out.is_empty());
         assert_eq!(w.got.len(), 3 * CHUNK);
+    }
+
+    #[test]
+    fn the_tail_keeps_its_room_unless_a_burst_made_it_large() {
+        let mut out = OutBuf::default();
+        let mut w = Trickle { got: Vec::new(), limit: usize::MAX };
+        out.push(b"OK WHO 1 alice\r\n");
+        out.write_to(&mut w, usize::MAX).unwrap();
+        assert!(out.is_empty());
+        assert!(out.tail.capacity() > 0, "kept for the next lines");
+        out.push(&vec![b'x'; 4 * CHUNK]);
+        while !out.is_empty() {
+            out.write_to(&mut w, usize::MAX).unwrap();
+        }
+        assert_eq!(out.tail.capacity(), 0, "a burst's buffer is given back");
+        assert_eq!(w.got.len(), 16 + 4 * CHUNK);
     }
 }
