@@ -299,10 +299,11 @@ impl Conn {
         Some(self.written_total.saturating_sub(in_flight as u64))
     }
 
-    /// Bytes queued that the peer has not acknowledged: unsent, or sent and
-    /// not yet acknowledged.
-    pub fn unacked_output(&self) -> u64 {
-        self.queued_total - self.acked_total().unwrap_or(self.written_total)
+    /// Bytes queued that the peer has not acknowledged (unsent, or sent and
+    /// not yet acknowledged), given `acked` from [`Conn::acked_total`]; if
+    /// the socket could not tell, what was written counts as acknowledged.
+    pub fn unacked_output(&self, acked: Option<u64>) -> u64 {
+        self.queued_total - acked.unwrap_or(self.written_total).min(self.queued_total)
     }
 
     /// Drops all unsent output (the connection is being dropped).

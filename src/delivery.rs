@@ -105,22 +105,10 @@ pub fn keeps_feeding(closing: Option<&Close>) -> bool {
 
 /// One step of a connection's offline delivery: takes the acknowledged
 /// messages off the queue, then, while the connection still gets them
-/// ([`keeps_feeding`]), feeds the next ones while the window allows. Called every loop pass while the
-/// connection has a delivery.
+/// ([`keeps_feeding`]), feeds the next ones while the window allows.
+/// Called every loop pass while the connection has a delivery.
 pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
-    let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
-    let Some(mut d) = conn.session.delivery.take() else { return Step { moved: false, done: true } };
-    let acked = conn.acked_total();
-    let feeding = keeps_feeding(conn.closing.as_ref());
-    let mut moved = take_acknowledged(&mut d, acked, state.clocks_mut(), store);
-    if feeding {
-        moved |= feed(&mut d, state, store, key);
-    }
-    let done = !d.awaits_ack() && (!feeding || d.fed_all());
-    if let Some(conn) = state.conns.get_mut(key) {
-        conn.session.delivery = Some(d);
-    }
-    Step { moved, done }
+    step(state, store, key, true)
 }
 
 /// Takes acknowledged messages off the queue before a line of this
@@ -128,16 +116,30 @@ pub fn advance(state: &mut State, store: &mut Store, key: usize) -> Step {
 /// everything its sender had received, so a `CLOCK` sent after reading the
 /// stored messages sees them counted.
 pub fn before_line(state: &mut State, store: &mut Store, key: usize) {
-    let Some(conn) = state.conns.get_mut(key) else { return };
-    if !conn.session.delivery.as_ref().is_some_and(|d| d.awaits_ack()) {
-        return;
+    let awaits = state.conns.get(key).and_then(|c| c.session.delivery.as_ref()).is_some_and(|d| d.awaits_ack());
+    if awaits {
+        step(state, store, key, false);
     }
+}
+
+/// [`advance`], feeding only if `may_feed`. The delivery is taken out of
+/// the session while the store and the connection's output are worked on,
+/// and put back.
+fn step(state: &mut State, store: &mut Store, key: usize, may_feed: bool) -> Step {
+    let Some(conn) = state.conns.get_mut(key) else { return Step { moved: false, done: true } };
+    let Some(mut d) = conn.session.delivery.take() else { return Step { moved: false, done: true } };
+    // Asked once a step: one ioctl, not one per message fed.
     let acked = conn.acked_total();
-    let Some(mut d) = conn.session.delivery.take() else { return };
-    take_acknowledged(&mut d, acked, state.clocks_mut(), store);
+    let feeding = keeps_feeding(conn.closing.as_ref());
+    let mut moved = take_acknowledged(&mut d, acked, state.clocks_mut(), store);
+    if feeding && may_feed {
+        moved |= feed(&mut d, state, store, key, acked);
+    }
+    let done = !d.awaits_ack() && (!feeding || d.fed_all());
     if let Some(conn) = state.conns.get_mut(key) {
         conn.session.delivery = Some(d);
     }
+    Step { moved, done }
 }
 
 /// Before a JOIN of `name` counts its queue: a closing connection of the
@@ -184,11 +186,13 @@ fn take_acknowledged(d: &mut Delivery, acked: Option<u64>, clocks: &mut Clocks, 
 
 /// Queues stored messages while the connection's unacknowledged output is
 /// under the window; at the end of the queue, the history_on_join lines.
-fn feed(d: &mut Delivery, state: &mut State, store: &mut Store, key: usize) -> bool {
+/// `acked` is where the peer's acknowledgements stood at the start of the
+/// step: later ones only let the next step feed more.
+fn feed(d: &mut Delivery, state: &mut State, store: &mut Store, key: usize, acked: Option<u64>) -> bool {
     let mut moved = false;
     loop {
         let Some(conn) = state.conns.get(key) else { return moved };
-        if !keeps_feeding(conn.closing.as_ref()) || conn.unacked_output() >= FEED_WINDOW {
+        if !keeps_feeding(conn.closing.as_ref()) || conn.unacked_output(acked) >= FEED_WINDOW {
             return moved;
         }
         if d.ready.is_empty() && !d.read_all {
