@@ -200,9 +200,14 @@ impl Clocks {
         &self.users[id.0 as usize].base
     }
 
-    /// Folds the user's accumulator and own entry into its base.
+    /// Folds the user's accumulator and own entry into its base. A user
+    /// the book does not know yet (new since start) has an empty clock.
     fn work_out(&mut self, id: UserId) {
-        let e = &mut self.users[id.0 as usize];
+        let i = id.0 as usize;
+        if i >= self.users.len() {
+            self.users.resize_with(i + 1, Entry::default);
+        }
+        let e = &mut self.users[i];
         if let Some(c) = e.cohort {
             if !self.cohorts[c].is_empty() {
                 e.base.merge(&self.cohorts[c]);
@@ -233,6 +238,11 @@ impl Clocks {
         e.cohort = Some(self.cohorts.len() - 1);
         e.slot = self.joined.len();
         self.joined.push(id);
+    }
+
+    /// The user is joined: broadcasts reach them.
+    pub fn is_joined(&self, id: UserId) -> bool {
+        self.users.get(id.0 as usize).is_some_and(|e| e.cohort.is_some())
     }
 
     /// The user left: their clock is worked out (and saved with the next

@@ -79,7 +79,7 @@ fn active_users(ctx: &ConsoleCtx, out: &mut Vec<String>) {
 fn delete_backup(ctx: &mut ConsoleCtx, out: &mut Vec<String>) -> Result<(), Error> {
     let (removed, kept) = ctx
         .store
-        .delete_log()
+        .delete_log(ctx.state.clocks_mut())
         .map_err(|e| Error::new(Code::Storage, format!("the log could not be deleted: {}", e.0)))?;
     log::info!("console: DELETE BACKUP removed {removed}, kept {kept}");
     out.push(reply::console::backup_deleted(removed, kept));

@@ -66,7 +66,7 @@ impl Server {
             // Everyone is leaving: no LEFT to anyone.
             crate::handlers::end_session(&mut self.state, &mut self.store, key, None);
         }
-        if let Commit::Failed(e) = self.store.commit(self.state.clocks_mut()) {
+        if let Commit::Failed(e) = self.store.commit_final(self.state.clocks_mut()) {
             log::error!("shutdown: last commit failed: {}", e.0);
         }
         log::info!("shutdown complete");

@@ -1,14 +1,16 @@
 //! Vector clocks on disk and in text. The clock book itself (`clock.rs`)
-//! is presence's; the store reads it from disk at start, and at each
-//! commit writes the clocks the book says changed. Here: the compact form
-//! a clock is stored in (user numbers and counters as varints) and reading
-//! it back, which users' clocks wait to be written, and a clock written
-//! out by name (`alice=3,bob=1`) for CLOCK and CLOCK ON.
+//! is presence's; the store works it out at start (`rebuild.rs`) and
+//! writes users' clocks now and then, not at every delivery. Here: the
+//! compact form a clock is stored in (user numbers and counters as
+//! varints) and reading it back, when each user's clock is written
+//! ([`StoredClocks`]), and a clock written out by name (`alice=3,bob=1`)
+//! for CLOCK and CLOCK ON.
 
 use super::users::{DirtySet, Users};
 use crate::clock::{Clock, Clocks, UserId};
 use rusqlite::{params, Connection};
 use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 /// A clock on disk: for each entry, the user's number (`users.id`) then
 /// the counter, each an unsigned LEB128 varint. About 3 bytes an entry,
@@ -70,66 +72,182 @@ pub(super) fn decode(users: &Users, counts: &[u8]) -> Clock {
     clock
 }
 
-/// Every known user's clock as on disk: the book presence starts with.
-pub(super) fn load(db: &Connection, users: &Users) -> rusqlite::Result<Clocks> {
-    let mut book = Clocks::new();
-    for i in 0..users.all().len() {
-        book.add(UserId(i as u32), Clock::new());
-    }
-    let mut stmt = db.prepare("SELECT user, counts FROM clocks")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (disk_id, counts) in rows {
-        if let Some(id) = users.by_disk_id(disk_id) {
-            book.add(id, decode(users, &counts));
-        }
-    }
-    Ok(book)
-}
+/// How often at most a snapshot starts (see [`StoredClocks`]).
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
-/// Writes rows from [`StoredClocks::rows`] (inside the pass's transaction).
-pub(super) fn save(db: &Connection, rows: &[(i64, Vec<u8>)]) -> rusqlite::Result<()> {
-    let mut up = db.prepare_cached("INSERT OR REPLACE INTO clocks (user, counts) VALUES (?1, ?2)")?;
-    for (user, counts) in rows {
-        up.execute(params![user, counts])?;
-    }
-    Ok(())
-}
+/// Rows a snapshot writes per commit, so that one of 50 000 users does not
+/// hold a loop pass for the whole of it.
+const SNAPSHOT_ROWS_PER_COMMIT: usize = 2048;
 
-/// The store's side of the clocks: whose wait to be written, and the name
-/// order they are written out in.
-#[derive(Debug, Default)]
+/// The store's side of the clocks: when each user's clock is written, and
+/// the name order clocks are written out in.
+///
+/// A clock is a function of the log (`store/rebuild.rs` works it out at
+/// start), so clocks are not written at every delivery: a broadcast to
+/// 10 000 users would be 10 000 row writes. A user's row (the clock, the
+/// newest message it includes, whether they were joined) is written
+///
+/// - at the commit after they JOINed or LEFT, or a stored message reached
+///   them: the log alone cannot say who was joined when (for broadcasts)
+///   nor when a stored message was delivered;
+/// - by a snapshot, at most once a second while messages come: every user
+///   whose clock changed since their row was written, a chunk per commit;
+///   once all are, `meta.clocks_as_of` says every row is exact as of the
+///   message the snapshot started at, so the rebuild at start reads only
+///   the messages after it;
+/// - for everyone at a clean stop and by DELETE BACKUP (before the
+///   messages a rebuild would read are gone).
+#[derive(Debug)]
 pub(super) struct StoredClocks {
-    /// Users whose clock changed (as the book named them at a commit) and
-    /// is not on disk yet: written at the next commit, and kept for the one
-    /// after if that commit fails.
+    /// Users whose clock changed since their row was written.
     dirty: DirtySet,
+    /// Users whose row the next commit must write, whether or not their
+    /// clock changed: they joined or left, or a stored message reached them.
+    due: DirtySet,
+    /// The snapshot under way, if one is.
+    snapshot: Option<Snapshot>,
+    /// Every row is exact as of this message id, or of its own later one.
+    as_of: i64,
+    /// When the last snapshot finished; how often one may start, and how
+    /// many rows it writes per commit (constants but in tests).
+    last_snapshot: Instant,
+    every: Duration,
+    rows_per_commit: usize,
+    /// Rows written in this pass's transaction, and the snapshot it
+    /// completes: applied once it commits.
+    in_tx: Vec<UserId>,
+    completes: Option<i64>,
     /// Each user's place in name order (index: UserId), for writing clocks
     /// sorted by name; worked out again when users were added.
     name_ranks: RefCell<Vec<u32>>,
 }
 
+/// A snapshot being written: the users whose row was behind when it
+/// started, and the message it started at.
+#[derive(Debug)]
+struct Snapshot {
+    left: Vec<UserId>,
+    as_of: i64,
+}
+
+/// One clock row as written.
+struct ClockRow {
+    user: i64,
+    counts: Vec<u8>,
+    joined: bool,
+}
+
 impl StoredClocks {
+    /// For a database whose rows are all exact as of message `as_of`.
+    pub(super) fn new(as_of: i64) -> StoredClocks {
+        StoredClocks {
+            dirty: DirtySet::default(),
+            due: DirtySet::default(),
+            snapshot: None,
+            as_of,
+            last_snapshot: Instant::now(),
+            every: SNAPSHOT_EVERY,
+            rows_per_commit: SNAPSHOT_ROWS_PER_COMMIT,
+            in_tx: Vec::new(),
+            completes: None,
+            name_ranks: RefCell::default(),
+        }
+    }
+
     /// Takes note of the clocks the book changed since it was last asked.
     pub(super) fn note_changes(&mut self, book: &mut Clocks) {
         let dirty = &mut self.dirty;
         book.settle(|id| dirty.insert(id));
     }
 
-    /// Clocks changed and not yet on disk.
-    pub(super) fn has_unsaved(&self) -> bool {
-        !self.dirty.is_empty()
+    /// The user's row must be written by the next commit.
+    pub(super) fn row_due(&mut self, id: UserId) {
+        self.due.insert(id);
     }
 
-    /// The changed clocks as rows to write: (number on disk, clock as stored).
-    pub(super) fn rows(&self, users: &Users, book: &mut Clocks) -> Vec<(i64, Vec<u8>)> {
-        self.dirty.iter().map(|&id| (users.get(id).disk_id, encode(users, book.get(id)))).collect()
+    /// Rows the next commit must write.
+    pub(super) fn has_unsaved(&self, last_id: i64) -> bool {
+        !self.due.is_empty() || self.snapshot.is_some() || self.snapshot_wanted(last_id)
     }
 
-    /// The pass committed with the changed clocks in it.
+    /// Time for a snapshot: a second since the last, and messages since.
+    fn snapshot_wanted(&self, last_id: i64) -> bool {
+        last_id > self.as_of && !self.dirty.is_empty() && self.last_snapshot.elapsed() >= self.every
+    }
+
+    /// Writes (inside the pass's transaction) the rows due, and the next
+    /// chunk of the snapshot under way, starting one if it is time; with
+    /// `all`, the whole snapshot at once. `last_id`: the newest message in
+    /// the log, this pass's included, which every row written is as of.
+    pub(super) fn save(
+        &mut self,
+        db: &Connection,
+        users: &Users,
+        book: &mut Clocks,
+        last_id: i64,
+        all: bool,
+    ) -> rusqlite::Result<()> {
+        if self.snapshot.is_none() && self.completes.is_none() && (all || self.snapshot_wanted(last_id)) {
+            // Users whose row is not behind are exact as of now.
+            self.snapshot = Some(Snapshot { left: self.dirty.iter().copied().collect(), as_of: last_id });
+        }
+        let first = self.in_tx.len();
+        self.in_tx.extend(self.due.iter().copied());
+        if let Some(s) = &mut self.snapshot {
+            let take = if all { s.left.len() } else { s.left.len().min(self.rows_per_commit) };
+            self.in_tx.extend(s.left.drain(s.left.len() - take..));
+            if s.left.is_empty() {
+                self.completes = Some(s.as_of);
+                self.snapshot = None;
+            }
+        }
+        let rows: Vec<ClockRow> = self.in_tx[first..]
+            .iter()
+            .map(|&id| ClockRow {
+                user: users.get(id).disk_id,
+                counts: encode(users, book.get(id)),
+                joined: book.is_joined(id),
+            })
+            .collect();
+        let mut up =
+            db.prepare_cached("INSERT OR REPLACE INTO clocks (user, counts, as_of, joined) VALUES (?1, ?2, ?3, ?4)")?;
+        for r in &rows {
+            up.execute(params![r.user, r.counts, last_id, r.joined])?;
+        }
+        if let Some(as_of) = self.completes {
+            db.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'clocks_as_of'")?.execute(params![as_of])?;
+        }
+        Ok(())
+    }
+
+    /// The pass committed with the rows [`StoredClocks::save`] wrote.
     pub(super) fn saved(&mut self) {
-        self.dirty.clear();
+        self.dirty.remove_all(&self.in_tx);
+        self.in_tx.clear();
+        self.due.clear();
+        if let Some(as_of) = self.completes.take() {
+            self.as_of = as_of;
+            self.last_snapshot = Instant::now();
+        }
+    }
+
+    /// Every row is exact as of this message id, or of its own later one.
+    pub(super) fn as_of(&self) -> i64 {
+        self.as_of
+    }
+
+    /// Snapshots as often as allowed, in chunks of `rows` (tests).
+    #[cfg(test)]
+    pub(super) fn snapshot_often(&mut self, every: Duration, rows: usize) {
+        (self.every, self.rows_per_commit) = (every, rows);
+    }
+
+    /// The pass's commit failed: the rows due stay due; a snapshot under
+    /// way starts again later (the messages it was as of are rolled back).
+    pub(super) fn rolled_back(&mut self) {
+        self.in_tx.clear();
+        self.completes = None;
+        self.snapshot = None;
     }
 
     /// A clock as written out: `alice=3,bob=1`, sorted by name; `-` if empty.

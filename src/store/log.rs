@@ -17,9 +17,46 @@ pub(super) struct Log {
     delivered: HashSet<(String, i64)>,
     /// Live messages whose log write has not reached the disk yet.
     unlogged: Unlogged,
+    /// The id the next message gets.
+    next_id: NextId,
+}
+
+/// Message ids: given out by the store, one above the last ever given, so
+/// an id is never used twice, not even after DELETE BACKUP removed the
+/// newest messages. Clocks are rebuilt from "the messages after id N"
+/// (`store/rebuild.rs`), which must never miss a newer message with a
+/// reused smaller id (SQLite's own choice, max + 1, would reuse them).
+#[derive(Debug, Default, Clone, Copy)]
+struct NextId {
+    /// For the next message of this pass.
+    next: i64,
+    /// As of the last commit: where `next` goes back to if this pass's
+    /// transaction is rolled back.
+    committed: i64,
 }
 
 impl Log {
+    /// The log's state for a database whose highest id in use (by a
+    /// message, or by a clock snapshot that named it) is `last_id`.
+    pub(super) fn new(last_id: i64) -> Log {
+        let next = last_id + 1;
+        Log { next_id: NextId { next, committed: next }, ..Log::default() }
+    }
+
+    /// The id of the newest message logged (in this pass's transaction
+    /// too); 0 if none ever was.
+    pub(super) fn last_id(&self) -> i64 {
+        self.next_id.next - 1
+    }
+
+    /// Inserts a message with the next id, which it returns.
+    fn insert(&mut self, db: &mut Db, row: &Row<'_>, participants: &[String]) -> Result<i64> {
+        let id = self.next_id.next;
+        db.write("logging a message", |c| insert_message(c, id, row, participants))?;
+        self.next_id.next += 1;
+        Ok(id)
+    }
+
     /// Logs a message whose sender is told it is stored; returns its id.
     /// `counts`: its clock as stored.
     pub(super) fn log_message(
@@ -32,7 +69,7 @@ impl Log {
         // Kept messages are older: they take their place in the log first.
         self.write_unlogged(db)?;
         let row = Row { ts: &m.ts, kind: m.kind, from: &m.from, to: &m.to, counts, text: &m.text };
-        db.write("logging a message", |c| insert_message(c, &row, participants))
+        self.insert(db, &row, participants)
     }
 
     /// Logs a live message, or keeps it for a later commit (see
@@ -58,8 +95,7 @@ impl Log {
         // Tried at once, as any message is, even while backing off after a
         // failed commit: the storage may be back, and then this pass's
         // commit saves it with everything else before anyone sees it.
-        let written = self.write_unlogged(db).is_ok()
-            && db.write("logging a message", |c| insert_message(c, &kept.row(), &kept.participants)).is_ok();
+        let written = self.write_unlogged(db).is_ok() && self.insert(db, &kept.row(), &kept.participants).is_ok();
         if written {
             self.unlogged.in_tx.push(kept);
         } else {
@@ -82,13 +118,14 @@ impl Log {
         if from == unlogged.kept.len() {
             return Ok(());
         }
-        let kept = &unlogged.kept;
+        let (kept, first) = (&unlogged.kept, self.next_id.next);
         db.write("writing kept live messages", |c| {
-            for k in &kept[from..] {
-                insert_message(c, &k.row(), &k.participants)?;
+            for (id, k) in (first..).zip(&kept[from..]) {
+                insert_message(c, id, &k.row(), &k.participants)?;
             }
             Ok(())
         })?;
+        self.next_id.next += (kept.len() - from) as i64;
         unlogged.kept_in_tx = unlogged.kept.len();
         Ok(())
     }
@@ -165,12 +202,14 @@ impl Log {
 
     /// The pass committed, with everything this holds written in it.
     pub(super) fn saved(&mut self) {
+        self.next_id.committed = self.next_id.next;
         self.delivered.clear();
         self.unlogged.committed();
     }
 
     /// The pass's commit failed: its live messages go back to waiting.
     pub(super) fn rolled_back(&mut self) {
+        self.next_id.next = self.next_id.committed;
         self.unlogged.rolled_back();
     }
 }
@@ -341,18 +380,17 @@ struct Row<'a> {
     text: &'a str,
 }
 
-/// Inserts a message and who may see it; returns its id.
-fn insert_message(db: &Connection, m: &Row<'_>, participants: &[String]) -> rusqlite::Result<i64> {
+/// Inserts a message with its id, and who may see it.
+fn insert_message(db: &Connection, id: i64, m: &Row<'_>, participants: &[String]) -> rusqlite::Result<()> {
     db.prepare_cached(
-        "INSERT INTO messages (ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (id, ts, kind, sender, recipients, clock, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![m.ts, m.kind.as_str(), m.from, m.to, m.counts, m.text])?;
-    let id = db.last_insert_rowid();
+    .execute(params![id, m.ts, m.kind.as_str(), m.from, m.to, m.counts, m.text])?;
     let mut stmt = db.prepare_cached("INSERT OR IGNORE INTO participants (folded, message_id) VALUES (?1, ?2)")?;
     for p in participants {
         stmt.execute(params![names::fold(p), id])?;
     }
-    Ok(id)
+    Ok(())
 }
 
 /// A message row, and its clock as stored (decoded by the store, which
@@ -449,7 +487,7 @@ mod tests {
             UnloggedLimit { messages: 5, bytes: 1 << 20 },
         );
         assert!(matches!(s.commit(&mut clocks), Commit::Failed(_)));
-        assert_eq!(s.delete_log().unwrap(), (1, 0));
+        assert_eq!(s.delete_log(&mut clocks).unwrap(), (1, 0));
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         assert_eq!((s.unlogged(), s.history(None, 10).unwrap().len()), (0, 0));
     }
@@ -484,7 +522,7 @@ mod tests {
         let waiting = s.log_message(&msg(MessageKind::Msg, "a", "c", "waiting"), &["a".into(), "c".into()]).unwrap();
         s.add_pending("c", waiting).unwrap();
         assert_eq!(s.commit(&mut clocks), Commit::Done);
-        assert_eq!(s.delete_log().unwrap(), (2, 1));
+        assert_eq!(s.delete_log(&mut clocks).unwrap(), (2, 1));
         assert_eq!(s.commit(&mut clocks), Commit::Done);
         let texts: Vec<String> = s.pending_after("c", 0, 10).unwrap().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["waiting"]);

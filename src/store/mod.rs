@@ -29,6 +29,7 @@
 mod checkpoint;
 mod clocks;
 mod log; // (so the logging crate is `::log` in this file)
+mod rebuild;
 mod schema;
 mod users;
 
@@ -183,21 +184,46 @@ impl Store {
         let conn = schema::open(path, wal_limit)?;
         let read = |e: rusqlite::Error| format!("cannot read users from {}: {e}", path.display());
         let users = Users::load(&conn).map_err(read)?;
-        let book = clocks::load(&conn, &users).map_err(read)?;
+        let rebuilt = rebuild::load(&conn, &users).map_err(read)?;
         let checkpointer =
             Checkpointer::start(path, wal_limit).map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
         checkpointer.watch(&conn);
-        let store = Store {
+        let mut store = Store {
             db: Db { conn, in_tx: false, failed: None, checkpointer: Some(checkpointer) },
             users,
-            clocks: StoredClocks::default(),
-            log: log::Log::default(),
+            clocks: StoredClocks::new(rebuilt.as_of),
+            log: log::Log::new(rebuilt.last_id),
             retry_at: None,
             path: path.to_path_buf(),
             messages_logged: 0,
             commits: 0,
         };
+        let mut book = rebuilt.book;
+        store
+            .settle_rebuilt(&rebuilt.stale, &mut book)
+            .map_err(|e| format!("cannot write clocks to {}: {}", path.display(), e.0))?;
         Ok((store, book))
+    }
+
+    /// After a start that found rows behind the log or users still joined
+    /// (the last run did not stop cleanly): writes them as worked out, as
+    /// of the newest message, before any new message could be taken for
+    /// one they received.
+    fn settle_rebuilt(&mut self, stale: &[UserId], book: &mut Clocks) -> Result<()> {
+        if stale.is_empty() && self.log.last_id() == self.clocks.as_of() {
+            return Ok(());
+        }
+        ::log::info!(
+            "store: {} clocks brought up to date from the log (the last run did not stop cleanly)",
+            stale.len()
+        );
+        for &id in stale {
+            self.clocks.row_due(id);
+        }
+        match self.commit_with(book, true) {
+            Commit::Done => Ok(()),
+            Commit::Failed(e) => Err(e),
+        }
     }
 
     // ---- group commit --------------------------------------------------------
@@ -208,11 +234,23 @@ impl Store {
     /// failure everything of the pass is rolled back (the error is logged);
     /// changes kept in memory are written again by a later commit.
     pub fn commit(&mut self, book: &mut Clocks) -> Commit {
+        self.commit_with(book, false)
+    }
+
+    /// The last commit, at a clean stop: with every clock that is behind,
+    /// so the next start reads no log.
+    pub fn commit_final(&mut self, book: &mut Clocks) -> Commit {
+        self.commit_with(book, true)
+    }
+
+    /// [`Store::commit`]; `all_clocks`: with a whole snapshot of the clocks.
+    fn commit_with(&mut self, book: &mut Clocks, all_clocks: bool) -> Commit {
         self.clocks.note_changes(book);
-        let saving = self.has_pending_writes(book);
+        let saving = self.has_pending_writes(book) || all_clocks;
         if saving {
-            self.save_changes(book);
+            // Kept live messages first: the clocks written are as of them.
             let _ = self.log.write_unlogged(&mut self.db); // a failure is in db.failed
+            self.save_changes(book, all_clocks);
         }
         let result = match self.db.failed.take() {
             Some(e) => Err(e),
@@ -248,6 +286,7 @@ impl Store {
             Ok(()) => Commit::Done, // backing off: nothing was written, the changes wait
             Err(e) => {
                 self.users.rolled_back();
+                self.clocks.rolled_back();
                 self.log.rolled_back();
                 self.retry_at = Some(Instant::now() + RETRY_AFTER);
                 Commit::Failed(e)
@@ -258,19 +297,19 @@ impl Store {
     /// Writes the changes held in memory into this pass's transaction:
     /// users' rows, clocks, messages gone from the offline queue. They stay
     /// listed until a commit has succeeded.
-    fn save_changes(&mut self, book: &mut Clocks) {
-        let clock_rows = self.clocks.rows(&self.users, book);
-        let (users, log) = (&self.users, &self.log);
+    fn save_changes(&mut self, book: &mut Clocks, all_clocks: bool) {
+        let (users, log, clocks) = (&self.users, &self.log, &mut self.clocks);
+        let last_id = log.last_id();
         let _ = self.db.write("saving users", |c| {
             users.save(c)?;
-            clocks::save(c, &clock_rows)?;
+            clocks.save(c, users, book, last_id, all_clocks)?;
             log.save(c)
         });
     }
 
     /// Changes held in memory and not yet on disk.
     fn has_unsaved(&self) -> bool {
-        self.users.has_unsaved() || self.clocks.has_unsaved() || self.log.has_unsaved()
+        self.users.has_unsaved() || self.clocks.has_unsaved(self.log.last_id()) || self.log.has_unsaved()
     }
 
     /// True when this pass has writes waiting for [`Store::commit`] (with
@@ -304,12 +343,17 @@ impl Store {
     /// spelling and last-seen time updated. Saved with the pass's commit.
     /// Returns the user's number, for presence and the clock book.
     pub fn user_joined(&mut self, name: &str, ts: &str) -> UserId {
-        self.users.joined(name, ts)
+        let id = self.users.joined(name, ts);
+        self.clocks.row_due(id); // from now on, broadcasts reach them
+        id
     }
 
     /// Records when a user was last online.
     pub fn user_left(&mut self, name: &str, ts: &str) {
         self.users.left(name, ts);
+        if let Some(id) = self.users.id(name) {
+            self.clocks.row_due(id); // from now on, broadcasts do not reach them
+        }
     }
 
     /// Sets a user's password hash; on disk once the pass commits (and
@@ -397,6 +441,10 @@ impl Store {
     /// log); on disk with the next commit that succeeds.
     pub fn remove_pending(&mut self, name: &str, ids: &[i64]) {
         self.log.remove_pending(name, ids);
+        // The log cannot tell when they were delivered: the row says.
+        if let Some(id) = self.users.id(name) {
+            self.clocks.row_due(id);
+        }
     }
 
     /// The last `n` messages `name` may see (every broadcast, and every
@@ -421,7 +469,14 @@ impl Store {
 
     /// DELETE BACKUP: deletes the conversation log but every message still
     /// waiting for an offline recipient. Returns (removed, kept).
-    pub fn delete_log(&mut self) -> Result<(usize, usize)> {
+    /// Every clock that is behind is written first, as of the newest
+    /// message: clocks are rebuilt from the messages after their rows
+    /// (`rebuild.rs`), and those are about to go.
+    pub fn delete_log(&mut self, book: &mut Clocks) -> Result<(usize, usize)> {
+        self.log.write_unlogged(&mut self.db)?;
+        self.clocks.note_changes(book);
+        let (users, clocks, last_id) = (&self.users, &mut self.clocks, self.log.last_id());
+        self.db.write("writing clocks", |c| clocks.save(c, users, book, last_id, true))?;
         self.log.delete_log(&mut self.db)
     }
 

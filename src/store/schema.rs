@@ -67,6 +67,17 @@ const MIGRATIONS: &[Migration] = &[
         "DROP INDEX messages_broadcasts;
          CREATE INDEX messages_broadcasts ON messages(kind, id) WHERE kind = 'ALL';",
     ),
+    // Clocks become snapshots: a row is a user's clock as of message
+    // `as_of` (and whether they were joined then, so broadcasts after it
+    // reached them); `meta.clocks_as_of` is the message every row is
+    // exact as of, unless its own is later. Schema 3 wrote every clock at
+    // every commit, so each row is exact as of the newest message.
+    Migration::Sql(
+        "ALTER TABLE clocks ADD COLUMN as_of INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE clocks ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+         INSERT INTO meta (key, value) VALUES ('clocks_as_of', (SELECT coalesce(max(id), 0) FROM messages));",
+    ),
 ];
 
 /// Schema 2: `users.id`; users' clocks move to their own table, `clocks`;

@@ -212,6 +212,20 @@ impl DirtySet {
             self.flags[id.0 as usize] = false;
         }
     }
+
+    /// Removes these users (any of them may be absent).
+    pub(super) fn remove_all(&mut self, ids: &[UserId]) {
+        if ids.is_empty() {
+            return;
+        }
+        for id in ids {
+            if let Some(f) = self.flags.get_mut(id.0 as usize) {
+                *f = false;
+            }
+        }
+        let flags = &self.flags;
+        self.list.retain(|id| flags[id.0 as usize]);
+    }
 }
 
 #[cfg(test)]
