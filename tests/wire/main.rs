@@ -27,6 +27,7 @@ mod all;
 mod before_join;
 mod bench_smoke;
 mod cli;
+mod clock_crash;
 mod command_table;
 mod console_commands;
 mod console_input;
