@@ -156,7 +156,13 @@ pub struct Clocks {
     /// Users whose clock a send, a receive or a leave changed since the
     /// last settle (those with `Entry::changed` set).
     changed: Vec<UserId>,
+    /// A broadcast went out since the last settle or `take_changes`.
+    unreported_broadcast: bool,
 }
+
+/// Cohorts kept before a join folds them (see [`Clocks::join`]): every
+/// broadcast merges into each.
+const MAX_COHORTS: usize = 8;
 
 #[derive(Debug, Default)]
 struct Entry {
@@ -232,7 +238,11 @@ impl Clocks {
         }
         // The newest accumulator holds broadcasts this user never got.
         if self.cohorts.last().is_none_or(|c| !c.is_empty()) {
-            self.cohorts.push(Clock::new());
+            if self.cohorts.len() >= MAX_COHORTS {
+                self.fold();
+            } else {
+                self.cohorts.push(Clock::new());
+            }
         }
         let e = &mut self.users[id.0 as usize];
         e.cohort = Some(self.cohorts.len() - 1);
@@ -292,6 +302,7 @@ impl Clocks {
     /// wait in the accumulators.
     pub fn broadcast(&mut self, id: UserId, clock: &Clock) {
         self.sent(id, clock);
+        self.unreported_broadcast = true;
         for acc in &mut self.cohorts {
             acc.merge(clock);
         }
@@ -309,22 +320,31 @@ impl Clocks {
     /// everyone joined.
     pub fn settle(&mut self, mut moved: impl FnMut(UserId)) {
         if self.broadcasts_pending() {
-            for i in 0..self.joined.len() {
-                let id = self.joined[i];
+            for &id in &self.joined {
                 let c = self.users[id.0 as usize].cohort.unwrap_or(0);
                 if !self.cohorts[c].is_empty() {
-                    self.work_out(id);
                     moved(id);
                 }
-                self.users[id.0 as usize].cohort = Some(0);
             }
-            self.cohorts.truncate(1);
-            self.cohorts[0] = Clock::new();
+            self.fold();
         }
+        self.unreported_broadcast = false;
         for id in self.changed.drain(..) {
             self.users[id.0 as usize].changed = false;
             moved(id);
         }
+    }
+
+    /// Folds the accumulators into the joined users' clocks, leaving one
+    /// empty cohort for everyone joined.
+    fn fold(&mut self) {
+        for i in 0..self.joined.len() {
+            let id = self.joined[i];
+            self.work_out(id);
+            self.users[id.0 as usize].cohort = Some(0);
+        }
+        self.cohorts.truncate(1);
+        self.cohorts[0] = Clock::new();
     }
 
     /// Broadcasts wait in the accumulators.
@@ -332,10 +352,28 @@ impl Clocks {
         self.cohorts.len() > 1 || !self.cohorts[0].is_empty()
     }
 
-    /// True when [`Clocks::settle`] has work to do: clocks changed since
-    /// the last one, which the store has not been told of.
+    /// Calls `moved` for every user who sent, received or left since the
+    /// last call, and returns whether a broadcast went out meanwhile (then
+    /// every joined user's clock moved). Unlike [`Clocks::settle`] this
+    /// folds nothing: the store asks it every pass, and a pass with one
+    /// broadcast should not cost a merge per joined user.
+    pub fn take_changes(&mut self, mut moved: impl FnMut(UserId)) -> bool {
+        for id in self.changed.drain(..) {
+            self.users[id.0 as usize].changed = false;
+            moved(id);
+        }
+        std::mem::take(&mut self.unreported_broadcast)
+    }
+
+    /// The joined users.
+    pub fn joined(&self) -> &[UserId] {
+        &self.joined
+    }
+
+    /// True when clocks changed since [`Clocks::take_changes`] (or
+    /// [`Clocks::settle`]) was last called.
     pub fn unsettled(&self) -> bool {
-        self.broadcasts_pending() || !self.changed.is_empty()
+        self.unreported_broadcast || !self.changed.is_empty()
     }
 }
 

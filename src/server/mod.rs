@@ -83,6 +83,17 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// How long a closing connection may take to receive its last replies.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
+/// Fan-out flushes are at most this often: a pass whose output goes to
+/// many connections (a broadcast) within this time of the last such flush
+/// waits for the rest of it, and the messages that come meanwhile go out
+/// in the same writes. One broadcast to N users is N write calls (and N
+/// wake-ups of their readers), the bulk of what a message costs at a
+/// steady load; waiting at most this long lets the next ones share them.
+/// Replies to one client (a request, its answer) never wait: see
+/// `LINGER_FANOUT`.
+const FLUSH_LINGER: Duration = Duration::from_millis(1);
+/// Connections a pass must have output for to be a fan-out.
+const LINGER_FANOUT: usize = 16;
 
 /// A listening socket and the protocol it serves: `listen` is chatd's line
 /// protocol; `irc_listen` and `http_listen` add listeners of other dialects.
@@ -137,6 +148,10 @@ pub struct Server {
     /// that was.
     busy_since_trim: bool,
     last_trim: Instant,
+    /// When output last went to many connections at once, and until when
+    /// this pass's output waits for more to share its writes (FLUSH_LINGER).
+    last_fanout: Instant,
+    linger_until: Option<Instant>,
 }
 
 impl Server {
@@ -175,6 +190,9 @@ impl Server {
             self.expire_joins();
             self.release_throttled();
             self.run_pass();
+            if self.linger() {
+                continue;
+            }
             // Commit before anything of this pass is seen: a recipient never
             // sees a message (or a clock) that a crash could take back.
             self.commit();
@@ -194,6 +212,30 @@ impl Server {
         }
         self.shutdown();
         Ok(())
+    }
+
+    /// True while this pass's output waits for more to go out in the same
+    /// writes (see FLUSH_LINGER): a fan-out soon after the last one.
+    fn linger(&mut self) -> bool {
+        let now = Instant::now();
+        if let Some(until) = self.linger_until {
+            if now < until && !self.exit {
+                return true;
+            }
+            self.linger_until = None;
+            self.last_fanout = now;
+            return false;
+        }
+        if self.state.to_flush.len() < LINGER_FANOUT {
+            return false;
+        }
+        let until = self.last_fanout + FLUSH_LINGER;
+        if now < until && !self.exit {
+            self.linger_until = Some(until);
+            return true;
+        }
+        self.last_fanout = now;
+        false
     }
 
     /// Logs what start-up found, starts the stdin console, tells systemd

@@ -102,6 +102,8 @@ impl Server {
             draining: Vec::new(),
             busy_since_trim: false,
             last_trim: Instant::now(),
+            last_fanout: Instant::now(),
+            linger_until: None,
         })
     }
 }

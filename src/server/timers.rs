@@ -12,11 +12,14 @@ impl Server {
     /// Block until something happens, unless work is left over from the last
     /// pass; wake for the next join deadline.
     pub(super) fn poll_timeout(&self) -> Option<Duration> {
-        if !self.to_run.is_empty()
-            || !self.to_run_again.is_empty()
-            || !self.state.to_flush.is_empty()
-            || !self.state.to_close.is_empty()
-        {
+        if !self.to_run.is_empty() || !self.to_run_again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        // Output waiting to share its writes: until then, new input only.
+        if let Some(until) = self.linger_until {
+            return Some(until.saturating_duration_since(Instant::now()));
+        }
+        if !self.state.to_flush.is_empty() || !self.state.to_close.is_empty() {
             return Some(Duration::ZERO);
         }
         let join = self.join_deadlines.front().map(|&(when, _, _)| when);

@@ -99,8 +99,10 @@ const SNAPSHOT_ROWS_PER_COMMIT: usize = 2048;
 ///   messages a rebuild would read are gone).
 #[derive(Debug)]
 pub(super) struct StoredClocks {
-    /// Users whose clock changed since their row was written.
+    /// Users whose clock changed since their row was written; with
+    /// `broadcasts`, every joined user too.
     dirty: DirtySet,
+    broadcasts: bool,
     /// Users whose row the next commit must write, whether or not their
     /// clock changed: they joined or left, or a stored message reached them.
     due: DirtySet,
@@ -142,6 +144,7 @@ impl StoredClocks {
     pub(super) fn new(as_of: i64) -> StoredClocks {
         StoredClocks {
             dirty: DirtySet::default(),
+            broadcasts: false,
             due: DirtySet::default(),
             snapshot: None,
             as_of,
@@ -157,7 +160,7 @@ impl StoredClocks {
     /// Takes note of the clocks the book changed since it was last asked.
     pub(super) fn note_changes(&mut self, book: &mut Clocks) {
         let dirty = &mut self.dirty;
-        book.settle(|id| dirty.insert(id));
+        self.broadcasts |= book.take_changes(|id| dirty.insert(id));
     }
 
     /// The user's row must be written by the next commit.
@@ -172,7 +175,9 @@ impl StoredClocks {
 
     /// Time for a snapshot: a second since the last, and messages since.
     fn snapshot_wanted(&self, last_id: i64) -> bool {
-        last_id > self.as_of && !self.dirty.is_empty() && self.last_snapshot.elapsed() >= self.every
+        last_id > self.as_of
+            && (self.broadcasts || !self.dirty.is_empty())
+            && self.last_snapshot.elapsed() >= self.every
     }
 
     /// Writes (inside the pass's transaction) the rows due, and the next
@@ -188,6 +193,11 @@ impl StoredClocks {
         all: bool,
     ) -> rusqlite::Result<()> {
         if self.snapshot.is_none() && self.completes.is_none() && (all || self.snapshot_wanted(last_id)) {
+            if std::mem::take(&mut self.broadcasts) {
+                for &id in book.joined() {
+                    self.dirty.insert(id);
+                }
+            }
             // Users whose row is not behind are exact as of now.
             self.snapshot = Some(Snapshot { left: self.dirty.iter().copied().collect(), as_of: last_id });
         }

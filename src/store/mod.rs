@@ -136,7 +136,7 @@ impl Db {
                 if let Some(c) = &self.checkpointer {
                     c.before_write();
                 }
-                self.conn.execute_batch("BEGIN")?;
+                self.conn.prepare_cached("BEGIN")?.execute([])?;
                 self.in_tx = true;
             }
             f(&self.conn)
@@ -256,7 +256,7 @@ impl Store {
             Some(e) => Err(e),
             None if self.db.in_tx => {
                 self.commits += 1;
-                self.db.conn.execute_batch("COMMIT").map_err(|e| {
+                self.db.conn.prepare_cached("COMMIT").and_then(|mut c| c.execute([])).map(drop).map_err(|e| {
                     ::log::error!("store: commit failed: {e}");
                     StoreError(e.to_string())
                 })
