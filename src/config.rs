@@ -14,6 +14,12 @@ use std::path::PathBuf;
 pub struct Config {
     /// Addresses to listen on (`host:port`, IPv6 in brackets).
     pub listen: Vec<String>,
+    /// Addresses serving the line protocol over TLS (none by default).
+    pub tls_listen: Vec<String>,
+    /// PEM files every TLS listener presents: the certificate chain (leaf
+    /// first) and its private key. Read again on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// The SQLite file.
     pub db: PathBuf,
     /// The admin Unix socket, if any.
@@ -61,6 +67,9 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect(),
+            tls_listen: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             db: PathBuf::from("chatd.db"),
             admin_socket: None,
             max_line: 1024,
@@ -82,12 +91,13 @@ impl Default for Config {
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Action {
-    Run(Config),
+    Run(Box<Config>),
     Help(String),
     Version(String),
 }
 
-const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [-d PATH] [--admin-socket PATH] [-h] [-V]";
+const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] \
+                     [-d PATH] [--admin-socket PATH] [-h] [-V]";
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -98,6 +108,9 @@ fn options() -> getopts::Options {
         "listen on ADDR (repeatable; replaces the defaults 127.0.0.1:5000 and [::1]:5000)",
         "ADDR",
     );
+    o.optmulti("", "tls-listen", "serve the line protocol over TLS on ADDR (repeatable)", "ADDR");
+    o.optopt("", "tls-cert", "PEM certificate chain for TLS listeners", "FILE");
+    o.optopt("", "tls-key", "PEM private key for TLS listeners", "FILE");
     o.optopt("d", "db", "SQLite database file (default chatd.db)", "PATH");
     o.optopt("", "admin-socket", "serve the admin console on this Unix socket", "PATH");
     o.optflag("h", "help", "print this help and exit");
@@ -132,6 +145,16 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
     if !listen.is_empty() {
         config.listen = listen;
     }
+    let tls_listen = m.opt_strs("tls-listen");
+    if !tls_listen.is_empty() {
+        config.tls_listen = tls_listen;
+    }
+    if let Some(cert) = m.opt_str("tls-cert") {
+        config.tls_cert = Some(PathBuf::from(cert));
+    }
+    if let Some(key) = m.opt_str("tls-key") {
+        config.tls_key = Some(PathBuf::from(key));
+    }
     if let Some(db) = m.opt_str("d") {
         config.db = PathBuf::from(db);
     }
@@ -139,7 +162,7 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
         config.admin_socket = Some(PathBuf::from(sock));
     }
     config.validate()?;
-    Ok(Action::Run(config))
+    Ok(Action::Run(Box::new(config)))
 }
 
 /// Reads a TOML configuration file.
@@ -182,13 +205,23 @@ pub fn one_line(message: &str) -> String {
 }
 
 impl Config {
+    /// Some listener serves TLS.
+    pub fn wants_tls(&self) -> bool {
+        !self.tls_listen.is_empty()
+    }
+
     /// Rejects values the server cannot work with.
     pub fn validate(&self) -> Result<(), String> {
         if self.listen.is_empty() {
             return Err("listen: at least one address is needed".into());
         }
-        for addr in &self.listen {
+        for addr in self.listen.iter().chain(&self.tls_listen) {
             parse_addr(addr)?;
+        }
+        if self.wants_tls() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
+            return Err(
+                "a TLS listener needs tls_cert and tls_key (PEM files; scripts/dev-cert.sh makes a test pair)".into()
+            );
         }
         let positive = [
             ("max_line", self.max_line),
@@ -252,7 +285,7 @@ mod tests {
 
     fn run(list: &[&str]) -> Config {
         match from_args(&args(list)) {
-            Ok(Action::Run(c)) => c,
+            Ok(Action::Run(c)) => *c,
             other => panic!("{other:?}"),
         }
     }

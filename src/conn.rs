@@ -13,6 +13,7 @@ use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use crate::session::Session;
+use crate::tls::TlsStream;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
@@ -26,13 +27,14 @@ pub const WRITE_CAP: usize = 64 * 1024;
 /// lines: a client streaming bytes without a line end cannot hold the loop.
 pub const READ_PER_PASS: usize = 64 * 1024;
 
-/// What carries a connection's bytes. One variant today; TLS and WebSocket
-/// are added beside it, each saying how much of the payload it was given is
-/// really acknowledged by the peer (offline delivery needs that, and frame
-/// or record bytes of their own must not count).
+/// What carries a connection's bytes: a TCP socket, or TLS over one (boxed,
+/// so plain connections stay small). Each says how much of the payload it
+/// was given is really acknowledged by the peer (offline delivery needs
+/// that, and record bytes of its own must not count).
 #[derive(Debug)]
 pub enum Transport {
     Tcp(TcpStream),
+    Tls(Box<TlsStream>),
 }
 
 impl Transport {
@@ -40,6 +42,7 @@ impl Transport {
     pub fn register(&mut self, registry: &mio::Registry, token: mio::Token, interest: mio::Interest) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => registry.register(s, token, interest),
+            Transport::Tls(t) => registry.register(&mut t.tcp, token, interest),
         }
     }
 
@@ -52,24 +55,51 @@ impl Transport {
     ) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => registry.reregister(s, token, interest),
+            Transport::Tls(t) => registry.reregister(&mut t.tcp, token, interest),
         }
     }
 
     /// Removes the transport from the poll and shuts it down both ways.
     pub fn close(&mut self, registry: &mio::Registry) {
-        match self {
-            Transport::Tcp(s) => {
-                let _ = registry.deregister(s);
-                let _ = s.shutdown(std::net::Shutdown::Both);
+        let tcp = match self {
+            Transport::Tcp(s) => s,
+            Transport::Tls(t) => {
+                t.close_notify();
+                &mut t.tcp
             }
-        }
+        };
+        let _ = registry.deregister(tcp);
+        let _ = tcp.shutdown(std::net::Shutdown::Both);
     }
 
     /// Payload bytes written that the peer has not acknowledged yet.
     pub fn unacked(&self) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => crate::os::unacked_bytes(s),
+            Transport::Tls(t) => t.unacked(),
         }
+    }
+
+    /// Output the transport itself holds, not yet on the socket (TLS
+    /// records): counted as unsent.
+    pub fn pending(&self) -> usize {
+        match self {
+            Transport::Tcp(_) => 0,
+            Transport::Tls(t) => t.pending(),
+        }
+    }
+
+    /// Writes what the transport itself holds; `WouldBlock` if some is left.
+    pub fn send_pending(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Tcp(_) => Ok(()),
+            Transport::Tls(t) => t.send_pending(),
+        }
+    }
+
+    /// Speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
     }
 }
 
@@ -77,6 +107,7 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.read(buf),
+            Transport::Tls(t) => t.read(buf),
         }
     }
 }
@@ -85,12 +116,14 @@ impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write(buf),
+            Transport::Tls(t) => t.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
+            Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
 
@@ -198,6 +231,9 @@ pub struct Conn {
     pub readable: bool,
     /// The peer sent end of file.
     eof: bool,
+    /// Something was read already (the first bytes are checked for a TLS
+    /// handshake sent to a port without TLS).
+    seen_input: bool,
     /// Lines this connection may send before flood control delays it.
     flood: TokenBucket,
     /// Waiting for its flood budget: not read until the timer fires.
@@ -241,6 +277,7 @@ impl Conn {
             decoder: Decoder::new(max_line),
             readable: false,
             eof: false,
+            seen_input: false,
             flood: TokenBucket::new(flood_burst, now),
             throttled: false,
             out: OutBuf::default(),
@@ -261,9 +298,10 @@ impl Conn {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written to the socket (some may wait in
+    /// the transport: TLS records).
     pub fn unsent(&self) -> usize {
-        self.out.len()
+        self.out.len() + self.transport.pending()
     }
 
     /// Appends output; false (and nothing appended) if that would pass
@@ -314,7 +352,14 @@ impl Conn {
     /// Writes queued output, at most `cap` bytes.
     pub fn flush(&mut self, cap: usize) -> io::Result<Flushed> {
         let mut written = 0;
-        while !self.out.is_empty() {
+        loop {
+            if self.out.is_empty() {
+                return match self.transport.send_pending() {
+                    Ok(()) => Ok(Flushed::All),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Flushed::Blocked),
+                    Err(e) => Err(e),
+                };
+            }
             if written >= cap {
                 return Ok(Flushed::Capped);
             }
@@ -329,7 +374,6 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Flushed::All)
     }
 
     /// Frees the output buffers if they hold nothing to send (the loop
@@ -360,6 +404,13 @@ impl Conn {
                 match self.transport.read(scratch) {
                     Ok(0) => self.eof = true,
                     Ok(n) => {
+                        if !std::mem::replace(&mut self.seen_input, true)
+                            && !self.transport.is_tls()
+                            && is_tls_handshake(&scratch[..n])
+                        {
+                            let e = "a TLS handshake on a port without TLS (connect to a tls_listen port)";
+                            return Input::Failed(io::Error::new(io::ErrorKind::InvalidData, e));
+                        }
                         self.inbuf.extend_from_slice(&scratch[..n]);
                         *read += n;
                     }
@@ -393,4 +444,10 @@ impl Conn {
     pub fn take_telnet_replies(&mut self) -> Option<Vec<u8>> {
         self.decoder.has_replies().then(|| self.decoder.take_replies())
     }
+}
+
+/// The first bytes of a TLS connection: a handshake record (22) of TLS 1.x
+/// (3, 0 to 4). No text line starts so.
+fn is_tls_handshake(first: &[u8]) -> bool {
+    matches!(first, [0x16, 0x03, 0..=4, ..])
 }

@@ -60,3 +60,4 @@ pub mod state;
 pub mod store;
 pub mod systemd;
 pub mod text;
+pub mod tls;

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     // args_os: std::env::args panics on an argument that is not UTF-8.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let config = match config::from_args(&args) {
-        Ok(Action::Run(c)) => c,
+        Ok(Action::Run(c)) => *c,
         Ok(Action::Help(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;

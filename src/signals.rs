@@ -1,20 +1,22 @@
-//! SIGTERM and SIGINT as an event of the loop (Linux signalfd).
+//! SIGTERM, SIGINT and SIGHUP as events of the loop (Linux signalfd).
 //!
 //! The signals are blocked in every thread (the mask is set before any
 //! thread starts and is inherited), so they are only ever read from the
-//! signalfd, which the loop polls like a socket. The first one starts a
+//! signalfd, which the loop polls like a socket. SIGHUP reloads the TLS
+//! certificate; the first SIGTERM or SIGINT starts a
 //! graceful shutdown; a second one during shutdown exits at once.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// A signalfd for SIGTERM and SIGINT.
+/// A signalfd for SIGTERM, SIGINT and SIGHUP (which reloads the TLS
+/// certificate).
 pub struct Signals {
     fd: OwnedFd,
 }
 
 impl Signals {
-    /// Blocks SIGTERM and SIGINT for this thread (and threads started after)
+    /// Blocks SIGTERM, SIGINT and SIGHUP for this thread (and threads started after)
     /// and opens a non-blocking signalfd for them. Call before any thread.
     pub fn open() -> io::Result<Signals> {
         // SAFETY: plain libc calls on a sigset_t we own; the fd returned by
@@ -24,6 +26,7 @@ impl Signals {
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGTERM);
             libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGHUP);
             if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -65,6 +68,7 @@ pub fn name(signo: i32) -> &'static str {
     match signo {
         libc::SIGTERM => "SIGTERM",
         libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
         _ => "signal",
     }
 }

@@ -17,7 +17,7 @@ impl Server {
     pub(super) fn accept(&mut self, index: usize) {
         loop {
             let Some(listener) = self.listeners.get(index) else { return };
-            let dialect = listener.dialect;
+            let (dialect, tls) = (listener.dialect, listener.tls);
             let (sock, peer) = match listener.socket.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -37,7 +37,7 @@ impl Server {
                     return;
                 }
             };
-            self.add_conn(sock, peer, dialect);
+            self.add_conn(sock, peer, dialect, tls);
         }
     }
 
@@ -51,9 +51,15 @@ impl Server {
 
     /// A new client connection: registered, greeted with HELLO, and given
     /// join_timeout to JOIN.
-    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect) {
+    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect, tls: bool) {
         if self.state.conns.len() >= self.max_clients {
-            refuse_full(&mut sock, peer, dialect);
+            if tls {
+                // No handshake for a refused connection: it just closes.
+                log::warn!("{peer}: refused, server full");
+                let _ = sock.shutdown(std::net::Shutdown::Both);
+            } else {
+                refuse_full(&mut sock, peer, dialect);
+            }
             return;
         }
         // Replies are coalesced per pass; Nagle would only add latency.
@@ -68,7 +74,16 @@ impl Server {
         self.next_id += 1;
         let entry = self.state.conns.vacant_entry();
         let key = entry.key();
-        let mut transport = Transport::Tcp(sock);
+        let mut transport = match (tls, &self.tls) {
+            (true, Some(config)) => match config.accept(sock) {
+                Ok(stream) => Transport::Tls(Box::new(stream)),
+                Err(e) => {
+                    log::warn!("#{id} {peer}: cannot start TLS: {e}");
+                    return;
+                }
+            },
+            _ => Transport::Tcp(sock),
+        };
         if let Err(e) = transport.register(self.poll.registry(), Source::Client(key).token(), Interest::READABLE) {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;

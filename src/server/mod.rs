@@ -100,6 +100,8 @@ const LINGER_FANOUT: usize = 16;
 struct Listener {
     socket: TcpListener,
     dialect: Dialect,
+    /// Connections speak TLS first (`tls_listen`).
+    tls: bool,
 }
 
 /// A running server.
@@ -109,6 +111,8 @@ pub struct Server {
     listeners: Vec<Listener>,
     state: State,
     store: Store,
+    /// The certificate TLS listeners present, when there are any.
+    tls: Option<crate::tls::Tls>,
     auth: Worker,
     /// Replies waiting for this pass's commit.
     after_commit: Vec<Durable>,
@@ -246,6 +250,7 @@ impl Server {
         }
         for l in &self.listeners {
             match (l.socket.local_addr(), l.dialect) {
+                (Ok(addr), dialect) if l.tls => log::info!("TLS listener on {addr} ({})", dialect.name()),
                 // Operators' scripts and the tests read this line as it is.
                 (Ok(addr), Dialect::Chatd) => log::info!("listening on {addr}"),
                 #[allow(unreachable_patterns)] // until a second dialect exists
@@ -277,15 +282,32 @@ impl Server {
     }
 
     /// SIGTERM/SIGINT: the first starts a clean shutdown; one more while
-    /// shutting down exits at once.
+    /// shutting down exits at once. SIGHUP reloads the TLS certificate.
     fn on_signals(&mut self) {
         for signo in self.signals.read() {
+            if signo == libc::SIGHUP {
+                self.reload_tls();
+                continue;
+            }
             if self.exit {
                 log::warn!("{} during shutdown: exiting now", crate::signals::name(signo));
                 std::process::exit(128 + signo);
             }
             log::info!("{}: shutting down", crate::signals::name(signo));
             self.exit = true;
+        }
+    }
+
+    /// SIGHUP: the TLS certificate and key are read again (a renewal);
+    /// new connections get them, open ones keep theirs. A file that is not
+    /// usable leaves the old ones in place.
+    fn reload_tls(&mut self) {
+        match self.tls.as_mut() {
+            None => log::info!("SIGHUP: no TLS listener, nothing to reload"),
+            Some(tls) => match tls.reload() {
+                Ok(()) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+                Err(e) => log::error!("SIGHUP: keeping the old TLS certificate: {e}"),
+            },
         }
     }
 

@@ -72,7 +72,14 @@ impl Server {
                     crate::delivery::before_line(&mut self.state, &mut self.store, key);
                     self.handle(key, frame);
                 }
-                Input::Drained => return false,
+                Input::Drained => {
+                    // Reading may have left the transport with records to
+                    // send (a TLS handshake's replies).
+                    if self.state.conns.get(key).is_some_and(|c| c.transport.pending() > 0) {
+                        self.state.schedule_flush(key);
+                    }
+                    return false;
+                }
                 Input::Later => return true,
                 Input::Throttled(wait) => {
                     let id = conn_id(&self.state, key);

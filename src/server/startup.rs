@@ -53,6 +53,12 @@ impl Server {
                 .register(&mut l.socket, Source::Listener(i).token(), Interest::READABLE)
                 .map_err(|e| StartError(format!("cannot register listener: {e}")))?;
         }
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) if listeners.iter().any(|l| l.tls) => {
+                Some(crate::tls::Tls::load(cert, key).map_err(StartError)?)
+            }
+            _ => None,
+        };
         let (store, clocks) = Store::open_with(&config.db, config.wal_limit).map_err(StartError)?;
         let mut admin = match &config.admin_socket {
             Some(path) => Some(AdminSocket::bind(path).map_err(StartError)?),
@@ -79,6 +85,7 @@ impl Server {
             listeners,
             state: State::new(max_sendq, clocks),
             store,
+            tls,
             auth,
             after_commit: Vec::new(),
             to_run: Vec::new(),
@@ -132,25 +139,30 @@ fn fit_max_clients(wanted: usize, warnings: &mut Vec<String>) -> usize {
     }
 }
 
-/// Binds the configured listen addresses.
+/// Binds the configured listen addresses: each setting's, with its
+/// protocol and whether it speaks TLS.
 fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Listener>, StartError> {
     let mut listeners = Vec::new();
     let default_listen = config.listen == crate::config::DEFAULT_LISTEN;
-    for spec in &config.listen {
-        let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
-        for addr in addrs {
-            match TcpListener::bind(addr) {
-                Ok(l) => {
-                    if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
-                        warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+    let groups =
+        [(&config.listen, Dialect::Chatd, false, default_listen), (&config.tls_listen, Dialect::Chatd, true, false)];
+    for (specs, dialect, tls, defaults) in groups {
+        for spec in specs {
+            let addrs = crate::config::parse_addr(spec).map_err(StartError)?;
+            for addr in addrs {
+                match TcpListener::bind(addr) {
+                    Ok(l) => {
+                        if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                            warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+                        }
+                        listeners.push(Listener { socket: l, dialect, tls });
                     }
-                    listeners.push(Listener { socket: l, dialect: Dialect::Chatd });
+                    // A machine without IPv6 still runs on the default listeners.
+                    Err(e) if defaults && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
+                        warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
+                    }
+                    Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
                 }
-                // A machine without IPv6 still runs on the default listeners.
-                Err(e) if default_listen && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
-                    warnings.push(format!("IPv6 listener {addr} not available ({e}); continuing without it"));
-                }
-                Err(e) => return Err(StartError(format!("cannot listen on {addr}: {e}"))),
             }
         }
     }
@@ -170,7 +182,7 @@ fn activated_listeners(
     fds.into_iter()
         .map(|l| {
             l.set_nonblocking(true).map_err(|e| StartError(format!("passed socket is not usable: {e}")))?;
-            Ok(Listener { socket: TcpListener::from_std(l), dialect: Dialect::Chatd })
+            Ok(Listener { socket: TcpListener::from_std(l), dialect: Dialect::Chatd, tls: false })
         })
         .collect()
 }

@@ -71,4 +71,5 @@ mod store_wal;
 mod systemd;
 mod telnet;
 mod text_safety;
+mod tls;
 mod who;

@@ -16,7 +16,11 @@ pub struct Client {
 impl Client {
     /// Connects without reading anything.
     pub fn connect_raw(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Client::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// A client over a socket the test connected itself.
+    pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
         Client { stream, buf: Vec::new() }
     }

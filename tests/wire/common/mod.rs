@@ -15,7 +15,8 @@
 //! - `asserts.rs`: checking and masking what the server says (`<ts>`,
 //!   `ERR` replies, event lines);
 //! - `rng.rs`: a seeded generator for replayable random input;
-//! - `tempdir.rs`: a temporary directory per server.
+//! - `tempdir.rs`: a temporary directory per server;
+//! - `tls.rs`: a test certificate, and a user over TLS (`TlsClient`).
 //!
 //! The server is asked to listen on port 0; the harness reads the port from
 //! its "listening on" log line, so tests never race for ports. Every server
@@ -31,6 +32,7 @@ mod process;
 mod rng;
 mod server;
 mod tempdir;
+mod tls;
 
 pub use asserts::*;
 pub use client::*;
@@ -40,6 +42,7 @@ pub use process::*;
 pub use rng::*;
 pub use server::*;
 pub use tempdir::*;
+pub use tls::*;
 
 /// How long a test waits for an expected line, exit or event before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
