@@ -75,6 +75,12 @@ pub(super) fn decode(users: &Users, counts: &[u8]) -> Clock {
 /// How often at most a snapshot starts (see [`StoredClocks`]).
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
+/// Rows per second snapshots write on average, at most: with many users
+/// joined and talking, a snapshot waits longer than SNAPSHOT_EVERY (10 s
+/// for 20 000 of them), so that writing clocks stays a small part of what
+/// the server does; a rebuild after a crash reads that much more log.
+const SNAPSHOT_ROWS_PER_SECOND: f64 = 2000.0;
+
 /// Rows a snapshot writes per commit, so that one of 50 000 users does not
 /// hold a loop pass for the whole of it.
 const SNAPSHOT_ROWS_PER_COMMIT: usize = 2048;
@@ -90,8 +96,9 @@ const SNAPSHOT_ROWS_PER_COMMIT: usize = 2048;
 /// - at the commit after they JOINed or LEFT, or a stored message reached
 ///   them: the log alone cannot say who was joined when (for broadcasts)
 ///   nor when a stored message was delivered;
-/// - by a snapshot, at most once a second while messages come: every user
-///   whose clock changed since their row was written, a chunk per commit;
+/// - by a snapshot, at most once a second while messages come (less often
+///   when many rows are behind: SNAPSHOT_ROWS_PER_SECOND): every user whose
+///   clock changed since their row was written, a chunk per commit;
 ///   once all are, `meta.clocks_as_of` says every row is exact as of the
 ///   message the snapshot started at, so the rebuild at start reads only
 ///   the messages after it;
@@ -103,6 +110,9 @@ pub(super) struct StoredClocks {
     /// `broadcasts`, every joined user too.
     dirty: DirtySet,
     broadcasts: bool,
+    /// How many users were joined when last seen (the rows `broadcasts`
+    /// stands for).
+    joined: usize,
     /// Users whose row the next commit must write, whether or not their
     /// clock changed: they joined or left, or a stored message reached them.
     due: DirtySet,
@@ -145,6 +155,7 @@ impl StoredClocks {
         StoredClocks {
             dirty: DirtySet::default(),
             broadcasts: false,
+            joined: 0,
             due: DirtySet::default(),
             snapshot: None,
             as_of,
@@ -161,6 +172,7 @@ impl StoredClocks {
     pub(super) fn note_changes(&mut self, book: &mut Clocks) {
         let dirty = &mut self.dirty;
         self.broadcasts |= book.take_changes(|id| dirty.insert(id));
+        self.joined = book.joined().len();
     }
 
     /// The user's row must be written by the next commit.
@@ -175,9 +187,9 @@ impl StoredClocks {
 
     /// Time for a snapshot: a second since the last, and messages since.
     fn snapshot_wanted(&self, last_id: i64) -> bool {
-        last_id > self.as_of
-            && (self.broadcasts || !self.dirty.is_empty())
-            && self.last_snapshot.elapsed() >= self.every
+        let rows = self.dirty.len() + if self.broadcasts { self.joined } else { 0 };
+        let every = self.every.max(Duration::from_secs_f64(rows as f64 / SNAPSHOT_ROWS_PER_SECOND));
+        last_id > self.as_of && rows > 0 && self.last_snapshot.elapsed() >= every
     }
 
     /// Writes (inside the pass's transaction) the rows due, and the next

@@ -203,6 +203,10 @@ impl DirtySet {
         self.list.is_empty()
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &UserId> {
         self.list.iter()
     }
