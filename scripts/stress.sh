@@ -3,7 +3,11 @@
 # server's RSS per connection, and how long one broadcast takes to reach
 # every other client.
 #
-#   scripts/stress.sh [CLIENTS [SOURCES]]      (default 50000; SOURCES: see below)
+#   scripts/stress.sh [--vs-relay] [CLIENTS [SOURCES]]      (default 50000; SOURCES: see below)
+#
+# --vs-relay runs the same afterwards against `chatd-bench relay` (a bare
+# mio relay that announces no joins and stores nothing): how long one
+# broadcast takes when the kernel and the load generator are all there is.
 #
 # Loopback has about 28 000 ephemeral ports per source address
 # (/proc/sys/net/ipv4/ip_local_port_range), so past 20 000 clients the load
@@ -28,6 +32,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+vs_relay=0
+if [ "${1:-}" = --vs-relay ]; then vs_relay=1; shift; fi
 clients=${1:-50000} sources=${2:-auto}
 if ! [[ $clients =~ ^[0-9]+$ ]] || [ "$clients" -lt 2 ] || [ "$clients" -gt 60000 ]; then
     echo "stress.sh: CLIENTS must be a number 2..60000" >&2
@@ -76,29 +82,48 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -r
 server_pin=() client_pin=()
 if [ "$(nproc)" -ge 2 ]; then server_pin=(taskset -c 0); client_pin=(taskset -c 1); fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+bound=$((clients / 50 > 300 ? clients / 50 : 300))
+others=$((clients - 1))
+echo "clients=$clients sources=$sources (127.0.0.2..) descriptors=$(ulimit -n) nr_open=$nr_open ports=$port_lo-$port_hi ($ports per source address) cores=$(nproc)"
+
+# measure NAME: the idle workload against the server $pid on $port, and its figures.
+measure() {
+    local name=$1 start line per secs
+    start=$(date +%s)
+    line=$(timeout $((bound + 120)) "${client_pin[@]}" target/release/chatd-bench -a "127.0.0.1:$port" -c "$clients" \
+        --sources "$sources" --seconds 3 --pid "$pid" -t "$bound" idle) || line="chatd-bench failed (rc $?)"
+    echo "$name: $line"
+    echo "$name: run took $(($(date +%s) - start)) s"
+    awk -v n="$name" '/VmRSS|VmHWM/ { printf "%s: server %s %s kB\n", n, $1, $2 }' "/proc/$pid/status"
+    if grep -q "broadcast_reached=$others/$others" <<<"$line"; then
+        echo "$name: every client got the broadcast"
+    else
+        echo "$name: NOT every client got the broadcast"
+    fi
+    per=$(sed -n 's/.* rss_per_conn_kib=\([0-9.]*\).*/\1/p' <<<"$line")
+    secs=$(sed -n 's/.* broadcast_secs=\([0-9.]*\).*/\1/p' <<<"$line")
+    [ -n "$per" ] && awk -v n="$name" -v v="$per" 'BEGIN { printf "%s: RSS per connection %.2f KiB: target <= 1.5 KiB %s\n", n, v, (v <= 1.5 ? "met" : "NOT met") }'
+    [ -n "$secs" ] && awk -v n="$name" -v v="$secs" -v o="$others" 'BEGIN { printf "%s: one broadcast to all %d others in %.2f s: target <= 2 s %s\n", n, o, v, (v <= 2 ? "met" : "NOT met") }'
+    return 0
+}
+
+port=$(free_port)
 printf 'flood_rate = 0\nmax_clients = %d\n' $((clients + 16)) >"$work/chatd.toml"
 RUST_LOG=warn "${server_pin[@]}" target/release/chatd -c "$work/chatd.toml" -l "127.0.0.1:$port" -d "$work/chatd.db" \
     </dev/null 2>"$work/chatd.log" &
 pid=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+wait_port "$port"
+measure chatd
+if grep -q -E 'ERROR|WARN|panicked' "$work/chatd.log"; then echo "chatd: server log has warnings or errors:"; grep -E 'ERROR|WARN|panicked' "$work/chatd.log" | head; fi
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
-echo "clients=$clients sources=$sources (127.0.0.2..) descriptors=$(ulimit -n) nr_open=$nr_open ports=$port_lo-$port_hi ($ports per source address) cores=$(nproc)"
-bound=$((clients / 50 > 300 ? clients / 50 : 300))
-start=$(date +%s)
-line=$(timeout $((bound + 120)) "${client_pin[@]}" target/release/chatd-bench -a "127.0.0.1:$port" -c "$clients" \
-    --sources "$sources" --seconds 3 --pid "$pid" -t "$bound" idle) || line="chatd-bench failed (rc $?)"
-echo "$line"
-echo "run took $(($(date +%s) - start)) s"
-awk '/VmRSS|VmHWM/ { printf "server %s %s kB\n", $1, $2 }' "/proc/$pid/status"
-others=$((clients - 1))
-if grep -q "broadcast_reached=$others/$others" <<<"$line"; then
-    echo "every client got the broadcast"
-else
-    echo "NOT every client got the broadcast"
+if [ "$vs_relay" = 1 ]; then
+    port=$(free_port)
+    "${server_pin[@]}" target/release/chatd-bench -a "127.0.0.1:$port" -t $((bound + 200)) relay </dev/null >/dev/null 2>&1 &
+    pid=$!
+    wait_port "$port"
+    measure relay
+    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 fi
-per=$(sed -n 's/.* rss_per_conn_kib=\([0-9.]*\).*/\1/p' <<<"$line")
-secs=$(sed -n 's/.* broadcast_secs=\([0-9.]*\).*/\1/p' <<<"$line")
-[ -n "$per" ] && awk -v v="$per" 'BEGIN { printf "RSS per connection %.2f KiB: target <= 1.5 KiB %s\n", v, (v <= 1.5 ? "met" : "NOT met") }'
-[ -n "$secs" ] && awk -v v="$secs" -v n="$others" 'BEGIN { printf "one broadcast to all %d others in %.2f s: target <= 2 s %s\n", n, v, (v <= 2 ? "met" : "NOT met") }'
-if grep -q -E 'ERROR|WARN|panicked' "$work/chatd.log"; then echo "server log has warnings or errors:"; grep -E 'ERROR|WARN|panicked' "$work/chatd.log" | head; fi
