@@ -105,6 +105,10 @@ measure() {
     per=$(sed -n 's/.* rss_per_conn_kib=\([0-9.]*\).*/\1/p' <<<"$line")
     secs=$(sed -n 's/.* broadcast_secs=\([0-9.]*\).*/\1/p' <<<"$line")
     [ -n "$per" ] && awk -v n="$name" -v v="$per" 'BEGIN { printf "%s: RSS per connection %.2f KiB: target <= 1.5 KiB %s\n", n, v, (v <= 1.5 ? "met" : "NOT met") }'
+    local after
+    after=$(sed -n 's/.* server_rss_after_broadcast_kib=\([0-9]*\).*/\1/p' <<<"$line")
+    [ -n "$after" ] && [ -n "$per" ] && awk -v n="$name" -v a="$after" -v c="$clients" -v b="$(sed -n 's/.* server_rss_before_kib=\([0-9]*\).*/\1/p' <<<"$line")" \
+        'BEGIN { printf "%s: RSS per connection 2 s after the broadcast: %.2f KiB\n", n, (a - b) / c }'
     [ -n "$secs" ] && awk -v n="$name" -v v="$secs" -v o="$others" 'BEGIN { printf "%s: one broadcast to all %d others in %.2f s: target <= 2 s %s\n", n, o, v, (v <= 2 ? "met" : "NOT met") }'
     return 0
 }

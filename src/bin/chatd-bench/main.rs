@@ -306,9 +306,16 @@ fn run(opts: Options) -> io::Result<String> {
                 bench.flush(0)?;
                 let sent = Instant::now();
                 let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
-                format!("{}/{others} broadcast_secs={:.2}", bench.tally.deliveries, sent.elapsed().as_secs_f64())
+                let secs = sent.elapsed().as_secs_f64();
+                // What the delivery left behind in the server, once written.
+                bench.pump_for(Duration::from_secs_f64(o.seconds.min(2.0)))?;
+                let rss = bench.opts.pid.and_then(rss_kib).map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+                format!(
+                    "{}/{others} broadcast_secs={secs:.2} server_rss_after_broadcast_kib={rss}",
+                    bench.tally.deliveries
+                )
             } else {
-                "- broadcast_secs=-".into()
+                "- broadcast_secs=- server_rss_after_broadcast_kib=-".into()
             };
             format!(
                 "idle clients={} joined={} closed={} source_addrs={} joined_secs={:.2} announced_secs={joins_secs:.2} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={broadcast}",
