@@ -164,3 +164,19 @@ fn faulty_relay(n: usize) -> std::net::SocketAddr {
     });
     addr
 }
+
+#[test]
+fn source_addresses_need_ipv4_and_a_sane_count() {
+    for (args, says) in [
+        (&["-a", "[::1]:5000", "--sources", "2", "idle"][..], "IPv4"),
+        (&["-a", "127.0.0.1:5000", "--sources", "251", "idle"][..], "0..250"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
