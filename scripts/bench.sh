@@ -2,6 +2,7 @@
 # chatd's performance figures, side by side with ngIRCd when asked.
 #
 #   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--vs-chatd BIN] [--runs N] [--quick]
+#   scripts/bench.sh --scale [--scale-n 200,1000,4000,10000] [--scale-secs 20] [--vs-...] [--runs N]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
 #   W1  100 clients each send 200 broadcasts of 64 B, 8 in flight: deliveries/s,
@@ -11,8 +12,15 @@
 #   W2  200 clients, 20 send 50 msg/s for 10 s: one-way latency p50/p99
 #   W3  5000 idle joined connections: server RSS per connection
 #   JS  join storm: 5000 clients join, every join announced to all
+# --scale runs the scale workload instead: for each N in --scale-n, N joined
+#   users, 10 senders at 5 broadcasts/s each (50 ALL/s fanned out to N) for
+#   --scale-secs; once every join is announced, the server's CPU time
+#   (utime+stime, /proc/PID/stat) over that steady phase per delivery, p50/p99
+#   latency, and a check that every receiver got every message once, in
+#   order. ngIRCd gets 90 s for its joins and is marked when it does not
+#   get through them.
 # Each workload runs N times (default 3), servers alternating when compared;
-# the table shows medians. --vs-relay adds W1 and W2 against `chatd-bench
+# the table shows medians. --vs-relay adds W1, W2 (and scale) against `chatd-bench
 # relay`, a bare mio relay (no parsing beyond JOIN/ALL/PING, no storage):
 # the load generator's own ceiling. --vs-chatd BIN runs another chatd build
 # (say, main before a change) as a second server, alternating with this one.
@@ -23,7 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 vs=0 vs_relay=0 quick=0 other=
+runs=3 vs=0 vs_relay=0 quick=0 other= scale=0 scale_n=200,1000,4000,10000 scale_secs=20
 while [ $# -gt 0 ]; do
     case $1 in
         --vs-ngircd) vs=1 ;;
@@ -31,11 +39,34 @@ while [ $# -gt 0 ]; do
         --quick) quick=1 ;;
         --vs-relay) vs_relay=1 ;;
         --vs-chatd) other=$(realpath "$2"); shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --scale) scale=1 ;;
+        --scale-n) scale=1 scale_n=$2; shift ;;
+        --scale-secs) scale=1 scale_secs=$2; shift ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
+
+if ! [[ $scale_n =~ ^[0-9]+(,[0-9]+)*$ ]] || ! [[ $scale_secs =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+    echo "bench.sh: --scale-n takes numbers separated by commas, --scale-secs a number of seconds" >&2
+    exit 2
+fi
+IFS=, read -r -a scale_ns <<<"$scale_n"
+scale_max=$(printf '%s\n' "${scale_ns[@]}" | sort -n | tail -1)
+if [ "$scale_max" -gt 50000 ] || [ "${scale_ns[0]}" -lt 11 ]; then
+    echo "bench.sh: --scale-n values must be 11..50000 (10 senders and at least one receiver)" >&2
+    exit 2
+fi
+# Each connection is a descriptor in the server and in the load generator.
+if [ "$scale" = 1 ]; then
+    need=$((scale_max + 300))
+    if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
+        ulimit -Hn "$need" 2>/dev/null || { echo "bench.sh: --scale-n $scale_max needs a descriptor limit of $need (ulimit -Hn)" >&2; exit 2; }
+    fi
+    ulimit -n "$(ulimit -Hn)"
+fi
+max_clients=$(( scale_max + 100 > 12000 ? scale_max + 100 : 12000 ))
 
 cargo build --release --quiet
 bench=$PWD/target/release/chatd-bench
@@ -78,7 +109,7 @@ start_other() { start_chatd_bin "$other"; }
 start_chatd_bin() {
     port=$(free_port)
     rm -rf "$work/chatd" && mkdir -p "$work/chatd"
-    printf 'flood_rate = 0\nmax_clients = 12000\n' >"$work/chatd/chatd.toml"
+    printf 'flood_rate = 0\nmax_clients = %d\n' "$max_clients" >"$work/chatd/chatd.toml"
     RUST_LOG=warn "${server_pin[@]}" "$1" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$port" \
         -d "$work/chatd/chatd.db" </dev/null 2>"$work/chatd/log" &
     pid=$!
@@ -136,11 +167,20 @@ run() {
         W2) args=(-c 200 --senders 20 --rate 50 --seconds "$([ "$quick" = 1 ] && echo 3 || echo 10)" -t 120 latency) ;;
         W3) args=(-c 5000 --seconds 3 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" idle) ;;
         JS) args=(-c 5000 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" joinstorm) ;;
+        N*) args=(-c "${workload#N}" --senders 10 --rate 5 --seconds "$scale_secs" --pid "$pid"
+                  -t "$([ "$server" = ngircd ] && echo 90 || echo 300)" scale) ;;
     esac
     local line cpu_before
     cpu_before=$(cpu_ns "$pid")
-    if ! line=$(timeout 300 "${client_pin[@]}" "$bench" -a "127.0.0.1:$port" "${proto[@]}" "${args[@]}" 2>&1); then
+    if ! line=$(timeout "$(awk -v s="$scale_secs" 'BEGIN { printf "%d", 400 + s }')" "${client_pin[@]}" "$bench" -a "127.0.0.1:$port" "${proto[@]}" "${args[@]}" 2>&1); then
         line="failed: ${line##*chatd-bench: }"
+    fi
+    # The scale workload reads the server's CPU time itself, over its
+    # steady phase only.
+    if [[ $workload = N* ]]; then
+        stop_server
+        echo "$line"
+        return
     fi
     # The server's own CPU time for the run: what it costs, whether or not
     # the load generator's core was the limit.
@@ -161,6 +201,63 @@ servers=(chatd)
 [ "$vs_relay" = 1 ] && servers+=(relay)
 [ -n "$other" ] && servers+=(other)
 declare -A results
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
+figure() {   # WORKLOAD SERVER FIELD -> median of that field over the runs
+    local lines=${results[$1,$2]:-}
+    { grep -v '^failed' <<<"$lines" | grep . | while read -r l; do field "$3" "$l"; done | grep . || true; } | median
+}
+
+if [ "$scale" = 1 ]; then
+    # For each N, the servers alternate run by run: A B C A B C ...
+    for n in "${scale_ns[@]}"; do
+        for r in $(seq "$runs"); do
+            for server in "${servers[@]}"; do
+                line=$(run "$server" "N$n")
+                echo "scale N=$n $server run $r: $line"
+                results[N$n,$server]+="$line"$'\n'
+            done
+        done
+    done
+    echo
+    echo "scale: 10 senders x 5 broadcasts/s to N joined users, ${scale_secs} s steady phase; medians of $runs run(s);"
+    echo "$(nproc) cores; $( [ ${#server_pin[@]} -gt 0 ] && echo 'server on core 0, load on core 1' || echo 'unpinned'); server CPU = utime+stime over the steady phase"
+    printf '%-8s %-10s %22s %10s %10s  %s\n' N server "CPU us per delivery" "p50 ms" "p99 ms" "every delivery once, in order"
+    for n in "${scale_ns[@]}"; do
+        for server in "${servers[@]}"; do
+            lines=${results[N$n,$server]:-}
+            good=$(grep -c ' check=ok' <<<"$lines" || true)
+            failed=$(grep -c '^failed' <<<"$lines" || true)
+            bad=$(grep -c ' check=FAILED' <<<"$lines" || true)
+            name=${server/relay/bare relay}
+            if [ "$failed" = "$runs" ]; then
+                why=$(grep '^failed' <<<"$lines" | head -1)
+                case $why in
+                    *joining*|*timed\ out*) why="did not get through its joins (bound $([ "$server" = ngircd ] && echo 90 || echo 300) s)" ;;
+                esac
+                printf '%-8s %-10s %s\n' "$n" "$name" "$why"
+                continue
+            fi
+            check="ok in $good/$runs runs"
+            [ "$bad" != 0 ] && check="LOSS/DUP/REORDER in $bad/$runs runs"
+            [ "$failed" != 0 ] && check+=", $failed run(s) failed"
+            printf '%-8s %-10s %22s %10s %10s  %s\n' "$n" "$name" "$(figure "N$n" "$server" cpu_us_per_delivery)" \
+                "$(figure "N$n" "$server" p50_ms)" "$(figure "N$n" "$server" p99_ms)" "$check"
+        done
+    done
+    for s in ngircd relay other; do
+        [[ " ${servers[*]} " = *" $s "* ]] || continue
+        printf 'chatd / %-7s CPU per delivery:' "${s/relay/relay}"
+        for n in "${scale_ns[@]}"; do
+            a=$(figure "N$n" chatd cpu_us_per_delivery) b=$(figure "N$n" "$s" cpu_us_per_delivery)
+            if [ "$a" = - ] || [ "$b" = - ]; then printf '  N=%s -' "$n"
+            else awk -v n="$n" -v a="$a" -v b="$b" 'BEGIN { printf "  N=%s %.2f", n, (b > 0 ? a / b : 0) }'; fi
+        done
+        echo
+    done
+    exit 0
+fi
+
 for workload in W1 W2 W3 JS; do
     for r in $(seq "$runs"); do
         for server in "${servers[@]}"; do
@@ -171,12 +268,6 @@ for workload in W1 W2 W3 JS; do
         done
     done
 done
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
-figure() {   # WORKLOAD SERVER FIELD -> median of that field over the runs
-    local lines=${results[$1,$2]:-}
-    { grep -v '^failed' <<<"$lines" | grep . | while read -r l; do field "$3" "$l"; done | grep . || true; } | median
-}
 
 echo
 echo "medians of $runs run(s); $(nproc) cores; $( [ ${#server_pin[@]} -gt 0 ] && echo 'server on core 0, load on core 1' || echo 'unpinned')"

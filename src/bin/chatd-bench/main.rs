@@ -10,7 +10,15 @@
 //! - `latency` (W2): N clients, S of them send R messages/s for T seconds;
 //! - `idle` (W3): N joined clients sit idle; server RSS per connection (with
 //!   `--irc`, "joined" is registered, in no channel: chatd's JOIN is a login);
-//! - `joinstorm`: N clients join at once, every join announced to all.
+//! - `joinstorm`: N clients join at once, every join announced to all;
+//! - `scale`: N joined clients, S of them send R broadcasts/s for T seconds
+//!   once the joins are over: the server's CPU time per delivery in that
+//!   steady phase (utime+stime from /proc/PID/stat), p50/p99 latency, and a
+//!   check per receiver that every message arrived once and in order.
+//!
+//! `--sources K` spreads the connections over the source addresses
+//! 127.0.0.2 .. 127.0.0.(K+1) (bound before connect): loopback has about
+//! 28 000 ephemeral ports per source address, so 50 000 clients need 2 or more.
 //!
 //! `relay` is not a workload but a server: a bare mio relay (no parsing
 //! beyond the commands the workloads use, no storage) on `--addr`, to show
@@ -21,7 +29,7 @@
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -46,6 +54,7 @@ enum Workload {
     Latency,
     Idle,
     JoinStorm,
+    Scale,
     /// Not a workload: serve as a bare relay.
     Relay,
 }
@@ -64,10 +73,12 @@ struct Options {
     seconds: f64,
     pid: Option<u32>,
     timeout: Duration,
+    /// Source addresses to spread the connections over (0: the kernel's choice).
+    sources: usize,
 }
 
 fn usage() -> String {
-    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm|relay\n\n\
+    let brief = "Usage: chatd-bench [options] broadcast|latency|idle|joinstorm|scale|relay\n\n\
         Load generator for chatd (or an IRC server with --irc). Loopback only.\n\
         relay: serve on --addr as a bare relay (JOIN, ALL, PING; no storage)\n\
         for --timeout seconds, to measure the load generator's own ceiling.";
@@ -82,10 +93,17 @@ fn options() -> getopts::Options {
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
     o.optopt("s", "size", "message text size in bytes (default 64)", "BYTES");
     o.optopt("w", "window", "broadcast: messages in flight per sender (default 8)", "N");
-    o.optopt("", "senders", "latency: how many clients send (default 20)", "N");
-    o.optopt("", "rate", "latency: messages per second per sender (default 50)", "N");
-    o.optopt("", "seconds", "latency: how long to send; idle: how long to hold (default 10)", "SECS");
-    o.optopt("", "pid", "server process id, to read its memory (idle, joinstorm)", "PID");
+    o.optopt("", "senders", "latency, scale: how many clients send (default 20)", "N");
+    o.optopt("", "rate", "latency, scale: messages per second per sender (default 50)", "N");
+    o.optopt("", "seconds", "latency, scale: how long to send; idle: how long to hold (default 10)", "SECS");
+    o.optopt("", "pid", "server process id, to read its memory (idle, joinstorm) or CPU time (scale)", "PID");
+    o.optopt(
+        "",
+        "sources",
+        "spread the connections over source addresses 127.0.0.2..127.0.0.(K+1) (default: 0, one address, \
+         the kernel's choice; about 28 000 connections fit one)",
+        "K",
+    );
     o.optopt("t", "timeout", "give up after this many seconds (relay: serve this long; default 300)", "SECS");
     o.optflag("h", "help", "print this help");
     o
@@ -112,9 +130,10 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         Some("latency") => Workload::Latency,
         Some("idle") => Workload::Idle,
         Some("joinstorm") => Workload::JoinStorm,
+        Some("scale") => Workload::Scale,
         Some("relay") => Workload::Relay,
         Some(other) => return Err(format!("unknown workload {other}")),
-        None => return Err("name a workload (broadcast, latency, idle or joinstorm) or relay".into()),
+        None => return Err("name a workload (broadcast, latency, idle, joinstorm or scale) or relay".into()),
     };
     let opts = Options {
         addr,
@@ -129,7 +148,14 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         seconds: num(&m, "seconds", 10.0)?,
         pid: m.opt_str("pid").map(|p| p.parse()).transpose().map_err(|_| "--pid: not a number".to_string())?,
         timeout: Duration::from_secs_f64(num(&m, "timeout", 300.0)?),
+        sources: num(&m, "sources", 0)?,
     };
+    if opts.sources > 250 {
+        return Err("--sources must be 0..250".into());
+    }
+    if opts.sources > 0 && !opts.addr.is_ipv4() {
+        return Err("--sources needs an IPv4 --addr (the sources are 127.0.0.2 and on)".into());
+    }
     if opts.clients == 0 || opts.clients > 60_000 {
         return Err("--clients must be 1..60000".into());
     }
@@ -152,6 +178,8 @@ struct Client {
     acked: usize,
     /// Last sequence number seen from each sender (index = sender).
     last_seq: Vec<i64>,
+    /// Bench messages received (from any sender), duplicates included.
+    received: u64,
     /// JOINED events seen (join storm).
     joins_seen: usize,
     /// Next send time (latency workload).
@@ -178,6 +206,8 @@ struct Bench {
     padding: String,
     /// The read buffer, shared by every client.
     rbuf: Vec<u8>,
+    /// When a client last read anything: the server has gone quiet since.
+    last_read: Instant,
 }
 
 /// The shared read buffer's size: a read takes all a socket holds, mostly.
@@ -225,6 +255,7 @@ fn run(opts: Options) -> io::Result<String> {
         tally: Tally::default(),
         epoch: Instant::now(),
         rbuf: vec![0; READ_BUF],
+        last_read: Instant::now(),
     };
     let rss_before = bench.opts.pid.and_then(rss_kib);
     let start = Instant::now();
@@ -258,6 +289,9 @@ fn run(opts: Options) -> io::Result<String> {
             )
         }
         Workload::Idle => {
+            // The announcements of the joins first, then the hold: RSS is
+            // measured with the join storm's output written out.
+            let joins_secs = bench.settle_joins()?;
             bench.pump_for(Duration::from_secs_f64(o.seconds.min(5.0)))?;
             let rss_after = bench.opts.pid.and_then(rss_kib);
             let per_conn = match (rss_before, rss_after) {
@@ -272,23 +306,69 @@ fn run(opts: Options) -> io::Result<String> {
                 bench.flush(0)?;
                 let sent = Instant::now();
                 let _ = bench.pump_until_or(|b| b.tally.deliveries >= others, Duration::from_secs(30));
-                format!("{}/{others} broadcast_secs={:.2}", bench.tally.deliveries, sent.elapsed().as_secs_f64())
+                let secs = sent.elapsed().as_secs_f64();
+                // What the delivery left behind in the server, once written.
+                bench.pump_for(Duration::from_secs_f64(o.seconds.min(2.0)))?;
+                let rss = bench.opts.pid.and_then(rss_kib).map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+                format!(
+                    "{}/{others} broadcast_secs={secs:.2} server_rss_after_broadcast_kib={rss}",
+                    bench.tally.deliveries
+                )
             } else {
-                "- broadcast_secs=-".into()
+                "- broadcast_secs=- server_rss_after_broadcast_kib=-".into()
             };
             format!(
-                "idle clients={} joined={} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={broadcast}",
+                "idle clients={} joined={} closed={} source_addrs={} joined_secs={:.2} announced_secs={joins_secs:.2} server_rss_before_kib={} server_rss_after_kib={} rss_per_conn_kib={per_conn} broadcast_reached={broadcast}",
                 o.clients,
                 bench.clients.iter().filter(|c| c.joined).count(),
+                bench.clients.iter().filter(|c| c.closed).count(),
+                bench.source_addrs(),
+                joined_at.as_secs_f64(),
                 rss_before.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
                 rss_after.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
             )
         }
         Workload::Broadcast => bench.broadcast()?,
         Workload::Latency => bench.latency()?,
+        Workload::Scale => bench.scale()?,
         Workload::Relay => unreachable!("the relay is served above"),
     };
     Ok(line)
+}
+
+/// The CPU time (user + system, all threads) a process has used, in µs,
+/// from /proc/PID/stat (clock ticks: 10 ms each, mostly).
+fn cpu_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (which may hold spaces): field 3 (state) on.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf takes no pointer.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| ticks * 1_000_000 / hz as u64)
+}
+
+/// The `k`th source address: 127.0.0.2, 127.0.0.3, ...
+fn source_addr(k: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k as u8))
+}
+
+/// A non-blocking connect to `addr`, from `source` when given (bound
+/// before connect, the port the kernel's choice).
+fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
+    let Some(source) = source else { return TcpStream::connect(addr) };
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&SocketAddr::new(source, 0).into())
+        .map_err(|e| io::Error::new(e.kind(), format!("bind to {source}: {e}")))?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(sock.into()))
 }
 
 /// The resident memory of a process, from /proc.
@@ -302,7 +382,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 #[inline(always)]
 fn deliver(workload: Workload, c: &mut Client, tally: &mut Tally, p: parse::Payload, now_us: u64) {
     tally.deliveries += 1;
-    if workload == Workload::Latency {
+    c.received += 1;
+    if matches!(workload, Workload::Latency | Workload::Scale) {
         tally.latencies_us.push(now_us.saturating_sub(p.sent_us).min(u64::from(u32::MAX)) as u32);
     }
     // Past the senders (idle, joinstorm): counted, not checked.
@@ -358,7 +439,7 @@ impl Bench {
         let n = self.opts.clients;
         let senders = match self.opts.workload {
             Workload::Broadcast => n,
-            Workload::Latency => self.opts.senders.min(n),
+            Workload::Latency | Workload::Scale => self.opts.senders.min(n),
             _ => 0,
         };
         let deadline = Instant::now() + self.opts.timeout;
@@ -366,7 +447,8 @@ impl Bench {
             let batch = if self.opts.proto == Proto::Irc { IRC_CONNECT_BATCH } else { CONNECT_BATCH };
             let batch_end = (self.clients.len() + batch).min(n);
             for i in self.clients.len()..batch_end {
-                let mut sock = TcpStream::connect(self.opts.addr)?;
+                let source = (self.opts.sources > 0).then(|| source_addr(i % self.opts.sources));
+                let mut sock = connect_from(self.opts.addr, source)?;
                 self.poll.registry().register(&mut sock, Token(i), Interest::READABLE | Interest::WRITABLE)?;
                 let name = format!("b{i}");
                 let mut c = Client {
@@ -379,6 +461,7 @@ impl Bench {
                     sent: 0,
                     acked: 0,
                     last_seq: vec![-1; senders],
+                    received: 0,
                     joins_seen: 0,
                     next_send: Instant::now(),
                 };
@@ -441,7 +524,7 @@ impl Bench {
             buf.resize(2 * filled, 0); // a line longer than the buffer
         }
         buf[..filled].copy_from_slice(&carry);
-        let timed = self.opts.workload == Workload::Latency;
+        let timed = matches!(self.opts.workload, Workload::Latency | Workload::Scale);
         loop {
             let room = buf.len() - filled;
             let c = &mut self.clients[i];
@@ -452,6 +535,7 @@ impl Bench {
                 }
                 Ok(n) => {
                     filled += n;
+                    self.last_read = Instant::now();
                     let now = if timed { self.now_us() } else { 0 };
                     let used = self.lines(i, &buf[..filled], now);
                     buf.copy_within(used..filled, 0);
@@ -608,11 +692,33 @@ impl Bench {
     fn latency(&mut self) -> io::Result<String> {
         let n = self.clients.len();
         let senders = self.opts.senders.min(n);
+        let sent = self.send_steadily(senders)?;
+        let expected = sent * (n as u64 - 1);
+        let _ = self.pump_until_or(|b| b.tally.deliveries >= expected, Duration::from_secs(10));
+        let mut l = std::mem::take(&mut self.tally.latencies_us);
+        l.sort_unstable();
+        let lost = expected.saturating_sub(self.tally.deliveries - self.tally.duplicates);
+        Ok(format!(
+            "latency clients={n} senders={senders} rate={} secs={} sent={sent} deliveries={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} lost={lost} dup={} reordered={} errors={}",
+            self.opts.rate,
+            self.opts.seconds,
+            self.tally.deliveries,
+            percentile(&l, 0.50),
+            percentile(&l, 0.99),
+            percentile(&l, 1.0),
+            self.tally.duplicates,
+            self.tally.reordered,
+            self.tally.errors
+        ))
+    }
+
+    /// The first `senders` clients each send `rate` broadcasts per second
+    /// for `seconds`, spread over one interval; returns how many were sent.
+    fn send_steadily(&mut self, senders: usize) -> io::Result<u64> {
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.opts.rate.max(1)));
         let start = Instant::now();
         let stop_sending = start + Duration::from_secs_f64(self.opts.seconds);
         for (k, c) in self.clients.iter_mut().take(senders).enumerate() {
-            // Spread the senders over one interval.
             c.next_send = start + interval.mul_f64(k as f64 / senders as f64);
         }
         let mut events = Events::with_capacity(4096);
@@ -640,23 +746,93 @@ impl Bench {
                 self.service(e.token().0, e.is_readable(), e.is_writable())?;
             }
         }
-        let sent: u64 = self.clients[..senders].iter().map(|c| c.sent as u64).sum();
+        Ok(self.clients[..senders].iter().map(|c| c.sent as u64).sum())
+    }
+
+    /// Waits (within the timeout) until every join has been announced to
+    /// every client joined before it, or the server has sent nothing for a
+    /// second (a server that does not announce joins, as the bare relay);
+    /// returns how long that took.
+    fn settle_joins(&mut self) -> io::Result<f64> {
+        let n = self.clients.len() as u64;
+        let expected = match self.opts.proto {
+            Proto::Chatd => n * (n - 1) / 2,
+            Proto::Irc => n * (n + 1) / 2, // IRC echoes a client's own JOIN
+        };
+        let start = Instant::now();
+        self.last_read = start;
+        self.pump_until(|b| b.tally.joins_seen >= expected || b.last_read.elapsed() >= Duration::from_secs(1))?;
+        Ok(start.elapsed().as_secs_f64())
+    }
+
+    /// The distinct local addresses the clients connected from.
+    fn source_addrs(&self) -> usize {
+        let mut ips: Vec<IpAddr> =
+            self.clients.iter().filter_map(|c| c.sock.local_addr().ok()).map(|a| a.ip()).collect();
+        ips.sort_unstable();
+        ips.dedup();
+        ips.len()
+    }
+
+    /// The scale workload: once every join is announced, `senders` clients
+    /// send `rate` broadcasts/s for `seconds`. The server's CPU time is
+    /// read at the start and at the end of that steady phase (when the last
+    /// delivery arrived, or 30 s after the last send); every receiver must
+    /// have got every message of every other sender once, in order.
+    fn scale(&mut self) -> io::Result<String> {
+        let n = self.clients.len();
+        let senders = self.opts.senders.min(n);
+        let joins_secs = self.settle_joins()?;
+        self.pump_for(Duration::from_millis(200))?;
+        let joins_errors = self.tally.errors;
+        self.tally = Tally::default();
+        let pid = self.opts.pid;
+        let cpu_before = pid.and_then(cpu_us);
+        let start = Instant::now();
+        let sent = self.send_steadily(senders)?;
         let expected = sent * (n as u64 - 1);
-        let _ = self.pump_until_or(|b| b.tally.deliveries >= expected, Duration::from_secs(10));
+        let _ = self.pump_until_or(|b| b.tally.deliveries >= expected, Duration::from_secs(30));
+        let cpu_after = pid.and_then(cpu_us);
+        let steady_secs = start.elapsed().as_secs_f64();
         let mut l = std::mem::take(&mut self.tally.latencies_us);
         l.sort_unstable();
-        let lost = expected.saturating_sub(self.tally.deliveries - self.tally.duplicates);
+
+        // Per receiver: as many messages as the other senders sent, the last
+        // one of each sender its last sequence number.
+        let sent_by: Vec<u64> = self.clients[..senders].iter().map(|c| c.sent as u64).collect();
+        let mut complete = 0;
+        for (r, c) in self.clients.iter().enumerate() {
+            let want: u64 = sent_by.iter().enumerate().filter(|&(s, _)| s != r).map(|(_, k)| k).sum();
+            let last_ok = c.last_seq.iter().enumerate().all(|(s, &last)| s == r || last == sent_by[s] as i64 - 1);
+            if c.received == want && last_ok {
+                complete += 1;
+            }
+        }
+        let t = &self.tally;
+        let lost = expected.saturating_sub(t.deliveries - t.duplicates);
+        let ok = complete == n && lost == 0 && t.duplicates == 0 && t.reordered == 0 && t.deliveries == expected;
+        let (cpu_ms, per_delivery) = match (cpu_before, cpu_after) {
+            (Some(a), Some(b)) if t.deliveries > 0 => {
+                (format!("{:.0}", (b - a) as f64 / 1000.0), format!("{:.3}", (b - a) as f64 / t.deliveries as f64))
+            }
+            _ => ("-".into(), "-".into()),
+        };
         Ok(format!(
-            "latency clients={n} senders={senders} rate={} secs={} sent={sent} deliveries={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} lost={lost} dup={} reordered={} errors={}",
+            "scale clients={n} source_addrs={} senders={senders} rate={} secs={} joins_announced_secs={joins_secs:.2} \
+             sent={sent} expected={expected} deliveries={} steady_secs={steady_secs:.2} server_cpu_ms={cpu_ms} \
+             cpu_us_per_delivery={per_delivery} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} receivers_complete={complete}/{n} \
+             lost={lost} dup={} reordered={} errors={} check={}",
+            self.source_addrs(),
             self.opts.rate,
             self.opts.seconds,
-            self.tally.deliveries,
+            t.deliveries,
             percentile(&l, 0.50),
             percentile(&l, 0.99),
             percentile(&l, 1.0),
-            self.tally.duplicates,
-            self.tally.reordered,
-            self.tally.errors
+            t.duplicates,
+            t.reordered,
+            t.errors + joins_errors,
+            if ok { "ok" } else { "FAILED" }
         ))
     }
 
