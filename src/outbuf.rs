@@ -110,7 +110,14 @@ impl OutBuf {
             n += 1;
             room -= take;
         }
-        let written = w.write_vectored(&iov[..n])?;
+        // One piece (the usual case: a tail of short lines) goes by plain
+        // write, a send(2) on a socket: writev(2) takes the file-system
+        // path (fdget_pos, iovec import), measurably dearer per call when
+        // a broadcast is one call per recipient.
+        let written = match n {
+            1 => w.write(&iov[0])?,
+            _ => w.write_vectored(&iov[..n])?,
+        };
         self.consume(written);
         Ok(written)
     }

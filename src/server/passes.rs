@@ -187,12 +187,19 @@ impl Server {
         keys.extend(bulk);
         let deadline = Instant::now() + STAGE_TIME;
         let mut rest = Vec::new();
-        for key in keys {
+        let mut late = false;
+        for (i, key) in keys.into_iter().enumerate() {
+            // The clock is read every 16 connections, not for each: a
+            // broadcast's flush is one write per recipient, and reading
+            // the time was a tenth of what the loop itself spent on it.
+            if i % 16 == 0 && !late {
+                late = Instant::now() >= deadline;
+            }
             let Some(conn) = self.state.conns.get_mut(key) else { continue };
             // Past the deadline only a connection whose queue is half full
             // is still written: deferring its flush must never be what
             // drops a client for max_sendq.
-            if conn.unsent() < self.config.max_sendq / 2 && Instant::now() >= deadline {
+            if late && conn.unsent() < self.config.max_sendq / 2 {
                 rest.push(key); // still listed (queued_flush)
                 continue;
             }

@@ -12,7 +12,9 @@
 //!
 //! 1. Every [`WAL_POLL`] after a commit, the thread copies what is new
 //!    (a PASSIVE checkpoint, which never blocks the writer, fsyncs the log
-//!    first): little is ever left uncopied.
+//!    first): little is ever left uncopied. While the log is small, at most
+//!    every [`SYNC_EVERY`]: at a light load the copies' fsyncs would cost
+//!    more than the messages.
 //! 2. Once the log holds a quarter of `wal_limit` (and, if the last copy
 //!    was slow, after copying again while the loop writes on), it closes
 //!    the *gate*: the loop opens no new transaction (it waits at most
@@ -37,8 +39,9 @@
 //! help, the log grows until the reader is done, and a warning says so.
 //!
 //! Durability: a PASSIVE checkpoint starts by fsyncing the log, and one
-//! runs within [`WAL_POLL`] of any commit; with `synchronous = NORMAL` that
-//! bounds what a power cut can take back (docs/storage.md).
+//! runs within [`SYNC_EVERY`] of any commit (a small log) or [`WAL_POLL`]
+//! (a larger one); with `synchronous = NORMAL` that bounds what a power
+//! cut can take back (docs/storage.md).
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -51,6 +54,13 @@ use std::time::{Duration, Instant};
 /// the log grows a few MB in between, a small part of the three quarters of
 /// the limit kept in reserve, and the gated copy has only that to do.
 pub const WAL_POLL: Duration = Duration::from_millis(25);
+
+/// While the log is small (under [`quick_limit`]), copies (each with two
+/// fsyncs) are at most this often: at a light, steady load every commit
+/// would otherwise cost a checkpoint of its own, most of the server's CPU
+/// time for a message to a few hundred users. A lone commit after a quiet
+/// spell is still copied at once; a power cut takes back at most this much.
+pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 
 /// How long the loop must have committed nothing before the log file is
 /// truncated to nothing (the disk space given back).
@@ -192,6 +202,8 @@ impl Checkpointer {
             // A first look in any case: a log left by a crash is copied
             // and emptied, and its file truncated once all is quiet.
             seen: u64::MAX,
+            looked: u64::MAX,
+            last_copy: Instant::now().checked_sub(SYNC_EVERY).unwrap_or_else(Instant::now),
             idle_since: Instant::now(),
             unfinished: true,
             needs_truncate: true,
@@ -311,6 +323,13 @@ pub fn soft_limit(limit: u64) -> u64 {
     limit / 4
 }
 
+/// Below this the log is small: copies wait for [`SYNC_EVERY`]. 1 MiB for
+/// the default 64 MiB limit; a heavy load passes it within milliseconds,
+/// and from then on the log is copied every [`WAL_POLL`].
+pub fn quick_limit(limit: u64) -> u64 {
+    (limit / 64).max(256 * 1024)
+}
+
 /// Where the loop waits for the log to be emptied.
 pub fn hard_limit(limit: u64) -> u64 {
     limit / 4 * 3
@@ -342,6 +361,10 @@ struct Thread {
     /// The loop's commit count at the last checkpoint: none since, nothing
     /// new to copy.
     seen: u64,
+    /// The loop's commit count when the thread last looked, and when it
+    /// last copied.
+    looked: u64,
+    last_copy: Instant,
     /// Since when the loop has committed nothing.
     idle_since: Instant,
     /// The last attempt left work: copy again at the next look.
@@ -378,14 +401,19 @@ impl Thread {
                 }
                 (g.drain, g.commits)
             };
-            let new = commits != self.seen;
-            if new {
+            if commits != self.looked {
+                self.looked = commits;
                 self.idle_since = Instant::now();
                 self.needs_truncate = true;
             }
-            if new || drain || self.unfinished {
-                self.seen = commits;
-                self.unfinished = !self.copy(drain);
+            let uncopied = commits != self.seen;
+            if uncopied || drain || self.unfinished {
+                let small = self.shared.in_use() < quick_limit(self.shared.limit);
+                if drain || !small || self.last_copy.elapsed() >= SYNC_EVERY {
+                    self.seen = commits;
+                    self.last_copy = Instant::now();
+                    self.unfinished = !self.copy(drain);
+                }
             } else if self.needs_truncate && self.idle_since.elapsed() >= IDLE_TRUNCATE {
                 self.needs_truncate = !self.truncate_idle(commits);
             }
