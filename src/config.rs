@@ -44,7 +44,17 @@ pub struct Config {
     /// Bytes the SQLite write-ahead log (`<db>-wal`) may reach; the store
     /// checkpoints and empties it well before (see docs/storage.md).
     pub wal_limit: u64,
+    /// Addresses of IRC listeners (docs/irc.md); empty: none.
+    pub irc_listen: Vec<String>,
+    /// The server's name in IRC lines.
+    pub irc_server_name: String,
+    /// The IRC channel that is chatd's one room.
+    pub irc_channel: String,
 }
+
+/// The default IRC listeners: loopback only, IRC's port. If the port is
+/// taken (another IRC server), chatd warns and runs without them.
+pub const DEFAULT_IRC_LISTEN: [&str; 2] = ["127.0.0.1:6667", "[::1]:6667"];
 
 /// The default listeners: loopback only, both address families.
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
@@ -75,19 +85,24 @@ impl Default for Config {
             max_unlogged: 10_000,
             max_unlogged_bytes: 16 << 20,
             wal_limit: DEFAULT_WAL_LIMIT,
+            irc_listen: DEFAULT_IRC_LISTEN.iter().map(|s| s.to_string()).collect(),
+            irc_server_name: crate::irc::DEFAULT_SERVER_NAME.to_string(),
+            irc_channel: crate::irc::DEFAULT_CHANNEL.to_string(),
         }
     }
 }
 
 /// What the command line asks for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once at start: boxing buys nothing
 pub enum Action {
     Run(Config),
     Help(String),
     Version(String),
 }
 
-const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [-d PATH] [--admin-socket PATH] [-h] [-V]";
+const USAGE: &str =
+    "Usage: chatd [-c FILE] [-l ADDR]... [--irc-listen ADDR]... [-d PATH] [--admin-socket PATH] [-h] [-V]";
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -96,6 +111,12 @@ fn options() -> getopts::Options {
         "l",
         "listen",
         "listen on ADDR (repeatable; replaces the defaults 127.0.0.1:5000 and [::1]:5000)",
+        "ADDR",
+    );
+    o.optmulti(
+        "",
+        "irc-listen",
+        "accept IRC clients on ADDR (repeatable; replaces the defaults 127.0.0.1:6667 and [::1]:6667)",
         "ADDR",
     );
     o.optopt("d", "db", "SQLite database file (default chatd.db)", "PATH");
@@ -131,6 +152,10 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
     let listen = m.opt_strs("l");
     if !listen.is_empty() {
         config.listen = listen;
+    }
+    let irc_listen = m.opt_strs("irc-listen");
+    if !irc_listen.is_empty() {
+        config.irc_listen = irc_listen;
     }
     if let Some(db) = m.opt_str("d") {
         config.db = PathBuf::from(db);
@@ -187,8 +212,16 @@ impl Config {
         if self.listen.is_empty() {
             return Err("listen: at least one address is needed".into());
         }
-        for addr in &self.listen {
+        for addr in self.listen.iter().chain(&self.irc_listen) {
             parse_addr(addr)?;
+        }
+        if !crate::irc::valid_server_name(&self.irc_server_name) {
+            return Err("irc_server_name must be 1 to 63 printable characters without spaces, ':', '!' or '@'".into());
+        }
+        if !crate::irc::valid_channel(&self.irc_channel) {
+            return Err(
+                "irc_channel must start with # or & and have 1 to 49 more characters, no spaces or commas".into()
+            );
         }
         let positive = [
             ("max_line", self.max_line),

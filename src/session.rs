@@ -24,6 +24,17 @@ pub struct Session {
     /// Offline delivery in progress (`delivery.rs`): boxed, since most
     /// connections have none.
     pub delivery: Option<Box<Delivery>>,
+    /// An IRC connection's registration and capabilities (`irc/`): boxed,
+    /// since line-protocol connections have none.
+    pub irc: Option<Box<crate::irc::IrcSession>>,
+}
+
+impl Session {
+    /// Whether messages to this connection carry their marks: the vector
+    /// clock (chatd's CLOCK ON) or the `@time=` tag (IRC's server-time).
+    pub fn marked(&self) -> bool {
+        self.clock_on || self.irc.as_ref().is_some_and(|i| i.server_time)
+    }
 }
 
 /// Why a connection's later lines are held back, in order, for now.

@@ -40,6 +40,7 @@ mod hardening_huge_line_memory;
 mod hardening_many_unjoined;
 mod hardening_sendq_default;
 mod help_ping;
+mod irc;
 mod isolation;
 mod join_timeout;
 mod kick;
