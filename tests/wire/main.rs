@@ -41,6 +41,7 @@ mod hardening_many_unjoined;
 mod hardening_sendq_default;
 mod help_ping;
 mod irc;
+mod irc_clients;
 mod irc_mixed;
 mod isolation;
 mod join_timeout;
