@@ -33,7 +33,7 @@ impl Session {
     /// Whether messages to this connection carry their marks: the vector
     /// clock (chatd's CLOCK ON) or the `@time=` tag (IRC's server-time).
     pub fn marked(&self) -> bool {
-        self.clock_on || self.irc.as_ref().is_some_and(|i| i.server_time)
+        self.clock_on || self.irc.as_ref().is_some_and(|i| i.has("server-time"))
     }
 }
 

@@ -167,18 +167,15 @@ fn cap(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
                 i.cap_negotiating |= !registered;
                 if ack {
                     for c in &wanted {
-                        if c.trim_start_matches('-') == "server-time" {
-                            i.server_time = !c.starts_with('-');
-                        }
+                        i.set(c.trim_start_matches('-'), !c.starts_with('-'));
                     }
                 }
             }
             say(ctx, &IrcReply::CapAck { list, ack });
         }
         "LIST" => {
-            let on = irc(ctx).is_some_and(|i| i.server_time);
-            let enabled: &[&str] = if on { &["server-time"] } else { &[] };
-            say(ctx, &IrcReply::CapList { enabled });
+            let enabled = irc(ctx).map(|i| i.caps.clone()).unwrap_or_default();
+            say(ctx, &IrcReply::CapList { enabled: &enabled });
         }
         "END" => {
             if let Some(i) = irc(ctx) {
@@ -217,6 +214,7 @@ fn nick(ctx: &mut Ctx, line: &Line, me: Option<Caller>) -> Result<(), Error> {
         say(ctx, &IrcReply::ErroneousNick { nick: &shown, why });
         return Ok(());
     }
+    free_if_closing(ctx, wanted);
     if ctx.state.online(wanted).is_some() {
         say(ctx, &IrcReply::NickInUse { nick: wanted });
         return Ok(());
@@ -265,6 +263,7 @@ fn try_register(ctx: &mut Ctx) -> Result<(), Error> {
     }
     let Some(nick) = i.nick.clone() else { return Ok(()) };
     let pass = i.pass.clone();
+    free_if_closing(ctx, &nick);
     match session::join(ctx, &nick, pass) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -286,6 +285,17 @@ fn try_register(ctx: &mut Ctx) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// A nick held by a connection that is already closing (its peer gone, or
+/// QUIT) is free: that session ends now, as this pass's close pass would
+/// end it, so a client that reconnects at once gets its nick back (IRC
+/// clients do, and a test suite's next case reuses its nicks).
+/// `session::end` is idempotent: the close pass finds it done.
+fn free_if_closing(ctx: &mut Ctx, nick: &str) {
+    let Some(key) = ctx.state.online(nick) else { return };
+    let Some(why) = ctx.state.conns.get(key).and_then(|c| c.closing.clone()) else { return };
+    session::end(ctx.state, ctx.store, key, Some(&why.reason()));
 }
 
 /// After the chatd JOIN of an IRC user (`session::joined`): LUSERS, MOTD,

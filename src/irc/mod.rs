@@ -41,8 +41,11 @@ pub const DEFAULT_CHANNEL: &str = "#chatd";
 /// the decoder and answered with 417.
 pub const MAX_LINE: usize = parse::MAX_TAGS + 1 + parse::MAX_BODY;
 
-/// Capabilities offered in `CAP LS`.
-pub const CAPS: &[&str] = &["server-time"];
+/// Capabilities offered in `CAP LS`: `server-time` (messages carry their
+/// time), and two that cost nothing in a room without prefixes:
+/// `multi-prefix` (every prefix in NAMES: there are none) and
+/// `userhost-in-names` (NAMES lists `nick!user@host`).
+pub const CAPS: &[&str] = &["multi-prefix", "server-time", "userhost-in-names"];
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 static MAX_USERS: AtomicUsize = AtomicUsize::new(0);
@@ -95,15 +98,44 @@ pub struct IrcSession {
     pub pass: Option<String>,
     /// `CAP LS`/`REQ` was sent and `CAP END` not yet: registration waits.
     pub cap_negotiating: bool,
-    /// The server-time capability is on: messages carry `@time=`.
-    pub server_time: bool,
+    /// The capabilities turned on (`CAP REQ`), in [`CAPS`] order.
+    pub caps: Vec<&'static str>,
     /// AWAY's message, while away.
     pub away: Option<String>,
+}
+
+impl IrcSession {
+    /// Whether a capability is on.
+    pub fn has(&self, cap: &str) -> bool {
+        self.caps.contains(&cap)
+    }
+
+    /// Turns a capability on or off (one of [`CAPS`]).
+    pub fn set(&mut self, cap: &str, on: bool) {
+        self.caps.retain(|c| *c != cap);
+        if on {
+            if let Some(c) = CAPS.iter().find(|c| **c == cap) {
+                self.caps.push(c);
+                self.caps.sort_by_key(|c| CAPS.iter().position(|k| k == c));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caps_turn_on_and_off() {
+        let mut i = IrcSession::default();
+        i.set("userhost-in-names", true);
+        i.set("server-time", true);
+        i.set("bogus", true);
+        assert_eq!(i.caps, ["server-time", "userhost-in-names"]);
+        i.set("server-time", false);
+        assert!(!i.has("server-time") && i.has("userhost-in-names"));
+    }
 
     #[test]
     fn channel_and_server_names() {

@@ -338,7 +338,10 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         IrcReply::AwaySet { away: true } => num(o, "306", me, ":You have been marked as being away"),
         IrcReply::Ison { nicks } => num(o, "303", me, &format!(":{}", nicks.join(" "))),
         IrcReply::Names { channel: c, names } => {
-            if let Some(names) = names {
+            let full = session.irc.as_ref().is_some_and(|i| i.has("userhost-in-names"));
+            let names: Option<Vec<String>> =
+                names.map(|n| n.iter().map(|n| if full { source(n) } else { n.clone() }).collect());
+            if let Some(names) = &names {
                 // Split so no line passes 512 bytes.
                 let mut line = String::new();
                 for n in names.iter() {
@@ -495,7 +498,7 @@ mod tests {
     #[test]
     fn cap_and_names() {
         let s = Session::default();
-        assert_eq!(irc(&IrcReply::CapLs, &s), ":chatd CAP * LS :server-time\r\n");
+        assert_eq!(irc(&IrcReply::CapLs, &s), ":chatd CAP * LS :multi-prefix server-time userhost-in-names\r\n");
         assert_eq!(irc(&IrcReply::CapAck { list: "foo", ack: false }, &s), ":chatd CAP * NAK :foo\r\n");
         let names: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
         let out = irc(&IrcReply::Names { channel: "#chatd", names: Some(&names) }, &s);

@@ -32,21 +32,33 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     let s = Server::start();
     let mut c = IrcClient::connect(&s);
     c.send("CAP LS 302");
-    assert_eq!(c.line(), ":chatd CAP * LS :server-time");
+    assert_eq!(c.line(), ":chatd CAP * LS :multi-prefix server-time userhost-in-names");
     c.send("NICK bob");
     c.send("USER bob 0 * :Bob");
     // Held: PING is answered, nothing else came before it.
     assert!(c.sync("held").is_empty());
-    c.send("CAP REQ :multi-prefix server-time");
-    assert_eq!(c.line(), ":chatd CAP bob NAK :multi-prefix server-time");
-    c.send("CAP REQ :server-time");
-    assert_eq!(c.line(), ":chatd CAP bob ACK :server-time");
+    c.send("CAP REQ :sasl server-time");
+    assert_eq!(c.line(), ":chatd CAP bob NAK :sasl server-time");
+    c.send("CAP REQ :userhost-in-names server-time");
+    assert_eq!(c.line(), ":chatd CAP bob ACK :userhost-in-names server-time");
     c.send("CAP LIST");
-    assert_eq!(c.line(), ":chatd CAP bob LIST :server-time");
+    assert_eq!(c.line(), ":chatd CAP bob LIST :server-time userhost-in-names");
     c.send("CAP FOO");
     assert_eq!(c.line(), ":chatd 410 bob FOO :Invalid CAP command");
     c.send("CAP END");
-    assert!(c.line().starts_with(":chatd 001 bob "));
+    let welcome = c.until_numeric("366");
+    assert!(welcome[0].starts_with(":chatd 001 bob "));
+    assert!(welcome.contains(&":chatd 353 bob = #chatd :bob!bob@chatd".to_string()), "{welcome:#?}");
+}
+
+#[test]
+fn a_client_that_reconnects_at_once_gets_its_nick_back() {
+    let s = Server::start();
+    for _ in 0..5 {
+        let (c, lines) = IrcClient::register(&s, "again");
+        assert!(lines[0].starts_with(":chatd 001 again "), "{lines:?}");
+        drop(c); // no QUIT: the peer just goes
+    }
 }
 
 #[test]
