@@ -80,6 +80,10 @@ pub fn dispatch(ctx: &mut Ctx, raw: &str) {
                 Ok(())
             }
         }
+        ("HELP", _) => {
+            say(ctx, &IrcReply::Help);
+            Ok(())
+        }
         ("VERSION", Some(_)) => {
             say(ctx, &IrcReply::Version);
             Ok(())
@@ -302,6 +306,7 @@ fn free_if_closing(ctx: &mut Ctx, nick: &str) {
 /// the channel's JOIN, topic and names, and how many stored messages
 /// follow. Nothing for a line-protocol connection.
 pub fn welcome(ctx: &mut Ctx, pending: usize) {
+    irc_mod::note_users(ctx.state.joined_count()); // LUSERS' max counts every join
     if ctx.state.conns.get(ctx.key).is_none_or(|c| c.dialect != crate::dialect::Dialect::Irc) {
         return;
     }

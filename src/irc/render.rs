@@ -102,6 +102,8 @@ pub enum IrcReply<'a> {
     NoOperators { channel: &'a str },
     /// 417.
     InputTooLong,
+    /// 704, 705..., 706: what the IRC listener understands.
+    Help,
     /// A NOTICE from the server to this user.
     Notice { text: &'a str },
 }
@@ -427,6 +429,20 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         }
         IrcReply::InputTooLong => num(o, "417", me, ":Input line was too long"),
         IrcReply::Notice { text } => server_notice(o, me, text),
+        IrcReply::Help => {
+            num(o, "704", me, &format!("index :chatd's IRC listener: one room, {channel}"));
+            for line in [
+                format!("PRIVMSG {channel} :text - everyone (chatd ALL)"),
+                "PRIVMSG nick :text - one person, stored if offline (chatd MSG)".to_string(),
+                "PRIVMSG a,b :text - several people (chatd MCAST)".to_string(),
+                "NOTICE - as PRIVMSG, never answered with an error".to_string(),
+                "WHO WHOIS ISON USERHOST NAMES LIST LUSERS MOTD AWAY MODE TOPIC TIME VERSION PING QUIT".to_string(),
+                "HISTORY [n] - past messages; REGISTER <password> - protect your nick (use /quote)".to_string(),
+            ] {
+                num(o, "705", me, &format!("index :{line}"));
+            }
+            num(o, "706", me, "index :End of /HELP");
+        }
     }
     out
 }

@@ -281,6 +281,10 @@ fn who_whois_ison_names_lusers_motd_away() {
     assert_eq!(command_of(&a.line()), "332");
     a.send("KICK #chatd ned");
     assert_eq!(command_of(&a.line()), "482");
+    a.send("HELP");
+    let help = a.until_numeric("706");
+    assert_eq!(command_of(&help[0]), "704");
+    assert!(help.iter().any(|l| l.contains("PRIVMSG #chatd :text - everyone")), "{help:#?}");
     a.send("PART #chatd");
     assert_eq!(command_of(&a.line()), "NOTICE");
     assert!(a.sync("done").is_empty());
