@@ -13,6 +13,11 @@ use crate::irc::{self as irc_mod, IrcSession};
 use crate::names::{self, NameError};
 use crate::reply::{Code, Error, Reply};
 
+/// Told to a sender whose text had bytes that are not UTF-8 (framing
+/// turned them into U+FFFD, as for every protocol; the message went out).
+const NOT_UTF8: &str =
+    "your message had bytes that are not UTF-8: they were sent as \u{fffd}; set your client's charset to UTF-8";
+
 /// Longest AWAY message and real name kept, in characters.
 const AWAY_LEN: usize = 200;
 
@@ -400,6 +405,9 @@ fn privmsg(ctx: &mut Ctx, me: &Caller, line: &Line, notice: bool) -> Result<(), 
         other => {
             if !notice {
                 away_replies(ctx, &nicks);
+                if other.is_ok() && text.contains('\u{fffd}') {
+                    say(ctx, &IrcReply::Notice { text: NOT_UTF8 });
+                }
             }
             other
         }

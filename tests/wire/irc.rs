@@ -164,6 +164,8 @@ fn non_utf8_text_is_delivered_with_replacement_characters() {
     assert_eq!(a.line(), ":b!b@chatd JOIN #chatd");
     a.c.send_raw(b"PRIVMSG b :caf\xe9 ok\r\n");
     assert_eq!(b.event(), "MSG <ts> a caf\u{fffd} ok");
+    let l = a.line();
+    assert!(l.starts_with(":chatd NOTICE a :your message had bytes that are not UTF-8"), "{l}");
     assert!(a.sync("fine").is_empty());
 }
 
