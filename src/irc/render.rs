@@ -214,7 +214,9 @@ pub fn reply(r: &Reply, session: &Session) -> String {
             Code::LineTooLong => num(&mut out, "417", me, ":Input line was too long"),
             Code::UnknownCommand => num(&mut out, "421", me, &format!("{} :Unknown command", first_word(&e.text))),
             Code::NotJoined => num(&mut out, "451", me, ":You have not registered"),
-            Code::Syntax => num(&mut out, "412", me, ":No text to send"),
+            // A message with no text is 412, answered in handlers/irc.rs; other
+            // usage errors (REGISTER with a short password) say what was wrong.
+            Code::Syntax => server_notice(&mut out, me, &e.text),
             Code::AlreadyJoined => num(&mut out, "462", me, ":You may not reregister"),
             Code::NameTaken => {
                 num(&mut out, "433", me, &format!("{} :Nickname is already in use", first_word(&e.text)))

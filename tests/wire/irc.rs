@@ -234,6 +234,16 @@ fn a_protected_name_needs_pass() {
     ok.send("NICK guard");
     ok.send("USER g 0 * :G");
     assert!(ok.line().starts_with(":chatd 001 guard "));
+    ok.until_numeric("366");
+    // A password is changed from IRC with REGISTER, as on the line protocol.
+    ok.send("REGISTER short");
+    let l = ok.line();
+    assert!(l.starts_with(":chatd NOTICE guard :") && l.contains("6"), "{l}");
+    ok.send("REGISTER newsecret1");
+    assert_eq!(
+        ok.line(),
+        ":chatd NOTICE guard :your password is set: from now on connect with it as the server password (PASS)"
+    );
 }
 
 #[test]
