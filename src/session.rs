@@ -56,4 +56,6 @@ pub enum AuthStep {
     Join(String),
     /// REGISTER of a new password.
     Register,
+    /// IRC's SASL PLAIN for this name (checked before registration).
+    Sasl(String),
 }

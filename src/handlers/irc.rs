@@ -6,12 +6,14 @@
 //! a typed [`Reply`] or [`IrcReply`] rendered by `irc/render.rs`.
 
 use super::{messaging, session, Caller, Ctx};
+use crate::auth::Job;
 use crate::command::{self, Spec};
 use crate::irc::parse::{self, Line, ParseError};
 use crate::irc::render::{self, IrcReply, UserInfo};
 use crate::irc::{self as irc_mod, IrcSession};
 use crate::names::{self, NameError};
 use crate::reply::{Code, Error, Reply};
+use crate::session::AuthStep;
 
 /// Told to a sender whose text had bytes that are not UTF-8 (framing
 /// turned them into U+FFFD, as for every protocol; the message went out).
@@ -37,6 +39,11 @@ pub fn dispatch(ctx: &mut Ctx, raw: &str) {
         ("PASS", None) => pass(ctx, &line),
         ("USER" | "PASS", Some(_)) => {
             say(ctx, &IrcReply::AlreadyRegistered);
+            Ok(())
+        }
+        ("AUTHENTICATE", None) => authenticate(ctx, &line),
+        ("AUTHENTICATE", Some(_)) => {
+            say(ctx, &IrcReply::SaslAlready);
             Ok(())
         }
         ("PING", _) => ping(ctx, &line),
@@ -165,6 +172,7 @@ fn cap(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
         "LS" => {
             if let Some(i) = irc(ctx) {
                 i.cap_negotiating |= !registered;
+                i.cap_302 |= line.param(1).and_then(|v| v.parse::<u32>().ok()).is_some_and(|v| v >= 302);
             }
             say(ctx, &IrcReply::CapLs);
         }
@@ -270,10 +278,16 @@ fn try_register(ctx: &mut Ctx) -> Result<(), Error> {
     if i.cap_negotiating || i.user.is_none() {
         return Ok(());
     }
+    if i.sasl.is_some() {
+        return Ok(()); // SASL under way: registration waits for its answer
+    }
     let Some(nick) = i.nick.clone() else { return Ok(()) };
     let pass = i.pass.clone();
+    let proven = i.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&nick));
     free_if_closing(ctx, &nick);
-    match session::join(ctx, &nick, pass) {
+    // SASL PLAIN proved this name's password: no second check.
+    let joined = if proven { session::enter(ctx, &nick) } else { session::join(ctx, &nick, pass) };
+    match joined {
         Ok(()) => Ok(()),
         Err(e) => {
             if let Some(i) = irc(ctx) {
@@ -326,6 +340,98 @@ pub fn welcome(ctx: &mut Ctx, pending: usize) {
         let text = format!("{pending} message(s) were stored for you while you were away; here they come");
         say(ctx, &IrcReply::Notice { text: &text });
     }
+}
+
+/// `AUTHENTICATE PLAIN`, then `AUTHENTICATE <base64>` (in chunks of 400,
+/// `+` for an empty last one): `authzid NUL authcid NUL password`. The
+/// password of `authcid`, a protected chatd name, is checked on the
+/// password worker ([`sasl_checked`] continues); registering as that name
+/// then needs no PASS. `AUTHENTICATE *` aborts.
+fn authenticate(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
+    if !need(ctx, line, 1) {
+        return Ok(());
+    }
+    let arg = line.params[0];
+    let Some(i) = irc(ctx) else { return Ok(()) };
+    if i.account.is_some() {
+        say(ctx, &IrcReply::SaslAlready);
+        return Ok(());
+    }
+    if arg == "*" {
+        i.sasl = None;
+        say(ctx, &IrcReply::SaslAborted);
+        return try_register(ctx);
+    }
+    let Some(buf) = i.sasl.as_mut() else {
+        if arg.eq_ignore_ascii_case("PLAIN") {
+            i.sasl = Some(String::new());
+            say(ctx, &IrcReply::AuthenticateGo);
+        } else {
+            say(ctx, &IrcReply::SaslMechanisms);
+        }
+        return Ok(());
+    };
+    if arg != "+" {
+        buf.push_str(arg);
+    }
+    if buf.len() > irc_mod::MAX_SASL {
+        return sasl_failed(ctx);
+    }
+    if arg.len() == 400 {
+        return Ok(()); // more chunks follow
+    }
+    let encoded = i.sasl.take().unwrap_or_default();
+    let Some((name, password)) = plain(&encoded) else { return sasl_failed(ctx) };
+    let hash = ctx.store.user(&name).and_then(|u| u.password.clone());
+    let Some(hash) = hash else { return sasl_failed(ctx) }; // unknown, or no password to prove
+    if let Some(i) = irc(ctx) {
+        i.sasl = Some(String::new()); // registration waits for the answer
+    }
+    ctx.submit_auth(AuthStep::Sasl(name), Job::Verify { password, hash })
+}
+
+/// The name and password of a SASL PLAIN message, if it is one.
+fn plain(encoded: &str) -> Option<(String, String)> {
+    use base64ct::Encoding;
+    let bytes = base64ct::Base64::decode_vec(encoded).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.split('\0');
+    let (_authzid, authcid, password) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || names::validate(authcid).is_err() || password.is_empty() {
+        return None;
+    }
+    Some((authcid.to_string(), password.to_string()))
+}
+
+fn sasl_failed(ctx: &mut Ctx) -> Result<(), Error> {
+    if let Some(i) = irc(ctx) {
+        i.sasl = None;
+    }
+    say(ctx, &IrcReply::SaslFailed);
+    try_register(ctx)
+}
+
+/// The password worker checked a SASL PLAIN password: 900/903, or 904
+/// (counted with the connection's other wrong passwords).
+pub fn sasl_checked(ctx: &mut Ctx, name: &str, matched: bool) -> Result<(), Error> {
+    if let Some(i) = irc(ctx) {
+        i.sasl = None;
+        if matched {
+            i.account = Some(name.to_string());
+        }
+    }
+    if matched {
+        log::info!("{}: SASL PLAIN as {name}", ctx.label());
+        say(ctx, &IrcReply::SaslOk { account: name });
+        return try_register(ctx);
+    }
+    let Some(conn) = ctx.state.conns.get_mut(ctx.key) else { return Ok(()) };
+    conn.session.auth_failures += 1;
+    if conn.session.auth_failures >= super::accounts::MAX_AUTH_FAILURES {
+        ctx.state.close(ctx.key, crate::conn::Close::AuthFailures);
+    }
+    say(ctx, &IrcReply::SaslFailed);
+    try_register(ctx)
 }
 
 fn ping(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {

@@ -44,8 +44,13 @@ pub const MAX_LINE: usize = parse::MAX_TAGS + 1 + parse::MAX_BODY;
 /// Capabilities offered in `CAP LS`: `server-time` (messages carry their
 /// time), and two that cost nothing in a room without prefixes:
 /// `multi-prefix` (every prefix in NAMES: there are none) and
-/// `userhost-in-names` (NAMES lists `nick!user@host`).
-pub const CAPS: &[&str] = &["multi-prefix", "server-time", "userhost-in-names"];
+/// `userhost-in-names` (NAMES lists `nick!user@host`); and `sasl` (PLAIN),
+/// the password of a protected name before registration.
+pub const CAPS: &[&str] = &["multi-prefix", "sasl", "server-time", "userhost-in-names"];
+
+/// Most bytes of a SASL PLAIN message, base64 (IRCv3 sends it in chunks of
+/// 400): a 64-character password and two names fit with room to spare.
+pub const MAX_SASL: usize = 1200;
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 static MAX_USERS: AtomicUsize = AtomicUsize::new(0);
@@ -102,6 +107,13 @@ pub struct IrcSession {
     pub caps: Vec<&'static str>,
     /// AWAY's message, while away.
     pub away: Option<String>,
+    /// `CAP LS 302`: capability values may be sent (`sasl=PLAIN`).
+    pub cap_302: bool,
+    /// SASL PLAIN under way: the base64 chunks received so far.
+    pub sasl: Option<String>,
+    /// The name SASL PLAIN proved the password of: registering as it needs
+    /// no PASS.
+    pub account: Option<String>,
 }
 
 impl IrcSession {

@@ -28,7 +28,7 @@ pub struct UserInfo {
 /// send on their own (WHO, MODE, ...), and the numerics of IRC's errors.
 #[derive(Debug, Clone)]
 pub enum IrcReply<'a> {
-    /// `CAP * LS :<caps>`.
+    /// `CAP * LS :<caps>` (with `sasl=PLAIN` for `CAP LS 302`).
     CapLs,
     /// `CAP * ACK :<list>` / `CAP * NAK :<list>` (the list as asked).
     CapAck { list: &'a str, ack: bool },
@@ -102,6 +102,18 @@ pub enum IrcReply<'a> {
     NoOperators { channel: &'a str },
     /// 417.
     InputTooLong,
+    /// `AUTHENTICATE +`: send the credentials.
+    AuthenticateGo,
+    /// 900 and 903: SASL PLAIN proved the password of `account`.
+    SaslOk { account: &'a str },
+    /// 904.
+    SaslFailed,
+    /// 906: the client aborted.
+    SaslAborted,
+    /// 907: already registered or authenticated.
+    SaslAlready,
+    /// 908 then 904: only PLAIN is offered.
+    SaslMechanisms,
     /// 704, 705..., 706: what the IRC listener understands.
     Help,
     /// A NOTICE from the server to this user.
@@ -312,7 +324,12 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
     let mut out = String::new();
     let o = &mut out;
     match r {
-        IrcReply::CapLs => o.push_str(&format!(":{srv} CAP {me} LS :{}\r\n", super::CAPS.join(" "))),
+        IrcReply::CapLs => {
+            let v302 = session.irc.as_ref().is_some_and(|i| i.cap_302);
+            let caps: Vec<&str> =
+                super::CAPS.iter().map(|&c| if c == "sasl" && v302 { "sasl=PLAIN" } else { c }).collect();
+            o.push_str(&format!(":{srv} CAP {me} LS :{}\r\n", caps.join(" ")));
+        }
         IrcReply::CapAck { list, ack } => {
             o.push_str(&format!(":{srv} CAP {me} {} :{list}\r\n", if *ack { "ACK" } else { "NAK" }))
         }
@@ -431,6 +448,18 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         }
         IrcReply::InputTooLong => num(o, "417", me, ":Input line was too long"),
         IrcReply::Notice { text } => server_notice(o, me, text),
+        IrcReply::AuthenticateGo => o.push_str("AUTHENTICATE +\r\n"),
+        IrcReply::SaslOk { account } => {
+            num(o, "900", me, &format!("{} {account} :You are now logged in as {account}", source(account)));
+            num(o, "903", me, ":SASL authentication successful");
+        }
+        IrcReply::SaslFailed => num(o, "904", me, ":SASL authentication failed"),
+        IrcReply::SaslAborted => num(o, "906", me, ":SASL authentication aborted"),
+        IrcReply::SaslAlready => num(o, "907", me, ":You have already authenticated using SASL"),
+        IrcReply::SaslMechanisms => {
+            num(o, "908", me, "PLAIN :are available SASL mechanisms");
+            num(o, "904", me, ":SASL authentication failed");
+        }
         IrcReply::Help => {
             num(o, "704", me, &format!("index :chatd's IRC listener: one room, {channel}"));
             for line in [
@@ -516,7 +545,7 @@ mod tests {
     #[test]
     fn cap_and_names() {
         let s = Session::default();
-        assert_eq!(irc(&IrcReply::CapLs, &s), ":chatd CAP * LS :multi-prefix server-time userhost-in-names\r\n");
+        assert_eq!(irc(&IrcReply::CapLs, &s), ":chatd CAP * LS :multi-prefix sasl server-time userhost-in-names\r\n");
         assert_eq!(irc(&IrcReply::CapAck { list: "foo", ack: false }, &s), ":chatd CAP * NAK :foo\r\n");
         let names: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
         let out = irc(&IrcReply::Names { channel: "#chatd", names: Some(&names) }, &s);

@@ -302,3 +302,57 @@ fn who_whois_ison_names_lusers_motd_away() {
     assert!(a.sync("done").is_empty());
     a.c.expect_silence(Duration::from_millis(50));
 }
+
+fn sasl_plain(name: &str, password: &str) -> String {
+    use base64ct::Encoding;
+    base64ct::Base64::encode_string(format!("\0{name}\0{password}").as_bytes())
+}
+
+#[test]
+fn sasl_plain_proves_a_protected_name_before_registration() {
+    let s = Server::start();
+    let mut owner = s.join("vault");
+    owner.ok("REGISTER secret99");
+    owner.ok("LEAVE");
+    let mut c = IrcClient::connect(&s);
+    c.send("CAP LS 302");
+    assert_eq!(c.line(), ":chatd CAP * LS :multi-prefix sasl=PLAIN server-time userhost-in-names");
+    c.send("CAP REQ :sasl");
+    assert_eq!(c.line(), ":chatd CAP * ACK :sasl");
+    c.send("NICK vault");
+    c.send("USER v 0 * :V");
+    c.send("AUTHENTICATE SCRAM-SHA-256");
+    assert_eq!(c.line(), ":chatd 908 vault PLAIN :are available SASL mechanisms");
+    assert_eq!(c.line(), ":chatd 904 vault :SASL authentication failed");
+    c.send("AUTHENTICATE PLAIN");
+    assert_eq!(c.line(), "AUTHENTICATE +");
+    c.send(&format!("AUTHENTICATE {}", sasl_plain("vault", "wrong-one")));
+    assert_eq!(c.line(), ":chatd 904 vault :SASL authentication failed");
+    c.send("AUTHENTICATE PLAIN");
+    assert_eq!(c.line(), "AUTHENTICATE +");
+    c.send("AUTHENTICATE *");
+    assert_eq!(c.line(), ":chatd 906 vault :SASL authentication aborted");
+    c.send("AUTHENTICATE PLAIN");
+    assert_eq!(c.line(), "AUTHENTICATE +");
+    c.send(&format!("AUTHENTICATE {}", sasl_plain("vault", "secret99")));
+    assert_eq!(c.line(), ":chatd 900 vault vault!vault@chatd vault :You are now logged in as vault");
+    assert_eq!(c.line(), ":chatd 903 vault :SASL authentication successful");
+    assert!(c.sync("held").is_empty(), "registration waits for CAP END");
+    c.send("CAP END");
+    assert!(c.line().starts_with(":chatd 001 vault "));
+    c.until_numeric("366");
+    c.send("AUTHENTICATE PLAIN");
+    assert_eq!(c.line(), ":chatd 907 vault :You have already authenticated using SASL");
+    // Garbage is a failure, not a crash; a name without a password cannot
+    // be proved.
+    let mut g = IrcClient::connect(&s);
+    for bad in ["!!!not-base64", &sasl_plain("no such!", "x"), &sasl_plain("nopass", "whatever")] {
+        g.send("AUTHENTICATE PLAIN");
+        assert_eq!(g.line(), "AUTHENTICATE +");
+        g.send(&format!("AUTHENTICATE {bad}"));
+        assert_eq!(g.line(), ":chatd 904 * :SASL authentication failed");
+    }
+    g.send(&format!("AUTHENTICATE PLAIN\r\n{}", format!("AUTHENTICATE {}\r\n", "A".repeat(400)).repeat(4)));
+    assert_eq!(g.line(), "AUTHENTICATE +");
+    assert_eq!(g.line(), ":chatd 904 * :SASL authentication failed");
+}
