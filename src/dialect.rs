@@ -76,6 +76,16 @@ impl Dialect {
         }
     }
 
+    /// What a connection closed by the server for `why` is told last, if
+    /// its dialect has a line for it and no reply said it already (chatd's
+    /// protocol has none: its users get a NOTICE or an ERR first).
+    pub fn farewell(self, why: &crate::conn::Close) -> Option<String> {
+        match self {
+            Dialect::Chatd => None,
+            Dialect::Irc => crate::irc::render::farewell(why),
+        }
+    }
+
     /// Bytes per line a connection of this dialect may send: chatd's
     /// `max_line`, IRC's own limit (512 bytes and the IRCv3 tags).
     pub fn max_line(self, configured: usize) -> usize {

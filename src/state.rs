@@ -155,6 +155,11 @@ impl State {
     /// Marks a connection to be closed after this event batch; the first
     /// reason given wins.
     pub fn close(&mut self, key: usize, why: Close) {
+        // A dialect may say goodbye first (IRC's `ERROR :Closing Link`).
+        let farewell = self.conns.get(key).filter(|c| c.closing.is_none()).and_then(|c| c.dialect.farewell(&why));
+        if let Some(line) = farewell {
+            self.send(key, &line);
+        }
         if let Some(conn) = self.conns.get_mut(key) {
             if conn.closing.is_none() {
                 conn.closing = Some(why);

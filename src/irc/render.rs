@@ -251,6 +251,18 @@ fn first_word(text: &str) -> &str {
     text.split(' ').next().unwrap_or("*")
 }
 
+/// `ERROR :Closing Link: ...` for a connection the server closes: kicked
+/// by the console, or too many wrong passwords. (QUIT's and the
+/// registration timeout's are their replies; a client dropped for its
+/// send queue cannot be sent anything more.)
+pub fn farewell(why: &crate::conn::Close) -> Option<String> {
+    use crate::conn::Close;
+    match why {
+        Close::Kicked(_) | Close::AuthFailures => Some(format!("ERROR :Closing Link: {}\r\n", why.reason())),
+        _ => None,
+    }
+}
+
 /// An event for IRC users: JOIN and QUIT in the channel, a server NOTICE
 /// to the channel.
 pub fn event(e: &Event) -> String {

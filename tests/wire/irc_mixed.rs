@@ -144,6 +144,7 @@ fn the_consoles_notice_and_kick_reach_irc_users() {
     assert_eq!(nc.event(), "NOTICE <ts> maintenance at noon");
     assert_eq!(s.console("KICK loud spam"), ["OK KICK loud"]);
     assert_eq!(irc.line(), ":chatd NOTICE #chatd :you were kicked: spam");
+    assert_eq!(irc.line(), "ERROR :Closing Link: kicked: spam");
     assert!(irc.c.closed_within(WAIT));
     assert_eq!(nc.event(), "LEFT <ts> loud kicked: spam");
 }
