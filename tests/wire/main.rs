@@ -42,6 +42,7 @@ mod hardening_sendq_default;
 mod help_ping;
 mod irc;
 mod irc_clients;
+mod irc_hardening;
 mod irc_mixed;
 mod isolation;
 mod join_timeout;
