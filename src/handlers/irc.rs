@@ -93,7 +93,13 @@ pub fn dispatch(ctx: &mut Ctx, raw: &str) {
             }
         }
         ("HELP", _) => {
-            say(ctx, &IrcReply::Help);
+            match line.param(0).filter(|p| !p.is_empty()) {
+                Some(subject) => {
+                    let subject: String = crate::text::sanitize(subject).chars().take(32).collect();
+                    say(ctx, &IrcReply::HelpNotFound { subject: &subject });
+                }
+                None => say(ctx, &IrcReply::Help),
+            }
             Ok(())
         }
         ("VERSION", Some(_)) => {
@@ -647,7 +653,14 @@ fn ison(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
 
 fn userhost(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     if need(ctx, line, 1) {
-        let nicks: Vec<String> = online_among(ctx, line).into_iter().take(5).collect();
+        let nicks: Vec<(String, bool)> = online_among(ctx, line)
+            .into_iter()
+            .take(5)
+            .map(|n| {
+                let away = info(ctx, &n).is_some_and(|u| u.away.is_some());
+                (n, away)
+            })
+            .collect();
         say(ctx, &IrcReply::Userhost { nicks: &nicks });
     }
     Ok(())

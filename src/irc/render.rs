@@ -86,8 +86,8 @@ pub enum IrcReply<'a> {
     Modes { target: &'a str },
     /// 368 (MODE #chan b: no bans).
     BanListEnd,
-    /// 302.
-    Userhost { nicks: &'a [String] },
+    /// 302: each nick, and whether it is away (`-`) or here (`+`).
+    Userhost { nicks: &'a [(String, bool)] },
     /// 391.
     Time { now: &'a str },
     /// 351.
@@ -116,6 +116,8 @@ pub enum IrcReply<'a> {
     SaslMechanisms,
     /// 704, 705..., 706: what the IRC listener understands.
     Help,
+    /// 524: HELP on a subject (there is one help text).
+    HelpNotFound { subject: &'a str },
     /// A NOTICE from the server to this user.
     Notice { text: &'a str },
 }
@@ -441,7 +443,8 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         }
         IrcReply::BanListEnd => num(o, "368", me, &format!("{channel} :End of channel ban list")),
         IrcReply::Userhost { nicks } => {
-            let list: Vec<String> = nicks.iter().map(|n| format!("{n}=+{n}@{srv}")).collect();
+            let list: Vec<String> =
+                nicks.iter().map(|(n, away)| format!("{n}={}{n}@{srv}", if *away { '-' } else { '+' })).collect();
             num(o, "302", me, &format!(":{}", list.join(" ")));
         }
         IrcReply::Time { now } => num(o, "391", me, &format!("{srv} :{now}")),
@@ -471,6 +474,9 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         IrcReply::SaslMechanisms => {
             num(o, "908", me, "PLAIN :are available SASL mechanisms");
             num(o, "904", me, ":SASL authentication failed");
+        }
+        IrcReply::HelpNotFound { subject } => {
+            num(o, "524", me, &format!("{subject} :No help available on this topic; HELP alone lists what works"))
         }
         IrcReply::Help => {
             num(o, "704", me, &format!("index :chatd's IRC listener: one room, {channel}"));

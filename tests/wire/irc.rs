@@ -276,8 +276,12 @@ fn who_whois_ison_names_lusers_motd_away() {
     assert!(l.contains(&":chatd 266 ann 2 2 :Current global users 2, max 2".to_string()), "{l:#?}");
     a.send("MOTD");
     assert_eq!(command_of(&a.until_numeric("376")[0]), "375");
+    a.send("USERHOST ann ned");
+    assert_eq!(a.line(), ":chatd 302 ann :ann=+ann@chatd ned=+ned@chatd");
     a.send("AWAY :lunch");
     assert_eq!(a.line(), ":chatd 306 ann :You have been marked as being away");
+    a.send("USERHOST ann");
+    assert_eq!(a.line(), ":chatd 302 ann :ann=-ann@chatd");
     let mut b = IrcClient::join(&s, "bo");
     b.send("PRIVMSG ann :there?");
     assert_eq!(b.line(), ":chatd 301 bo ann :lunch");
@@ -297,6 +301,8 @@ fn who_whois_ison_names_lusers_motd_away() {
     let help = a.until_numeric("706");
     assert_eq!(command_of(&help[0]), "704");
     assert!(help.iter().any(|l| l.contains("PRIVMSG #chatd :text - everyone")), "{help:#?}");
+    a.send("HELP NOSUCHTHING");
+    assert_eq!(command_of(&a.line()), "524");
     a.send("PART #chatd");
     assert_eq!(command_of(&a.line()), "NOTICE");
     assert!(a.sync("done").is_empty());
