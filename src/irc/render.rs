@@ -242,7 +242,9 @@ pub fn reply(r: &Reply, session: &Session) -> String {
             Code::AuthRequired | Code::AuthFailed => {
                 num(&mut out, "464", me, &format!(":Password incorrect: {}", e.text))
             }
-            Code::Timeout | Code::ServerFull => out.push_str(&format!("ERROR :Closing Link: {}\r\n", e.text)),
+            // chatd's text says "no JOIN": on IRC, registration is the JOIN.
+            Code::Timeout => out.push_str("ERROR :Closing Link: registration timed out (no NICK and USER in time)\r\n"),
+            Code::ServerFull => out.push_str(&format!("ERROR :Closing Link: {}\r\n", e.text)),
             Code::Storage => server_notice(&mut out, me, &e.text),
         },
     }
