@@ -94,11 +94,11 @@ pub fn dispatch(ctx: &mut Ctx, raw: &str) {
         }
         ("HELP", _) => {
             match line.param(0).filter(|p| !p.is_empty()) {
-                Some(subject) => {
+                Some(subject) if render::help_for(&subject.to_ascii_uppercase()).is_none() => {
                     let subject: String = crate::text::sanitize(subject).chars().take(32).collect();
                     say(ctx, &IrcReply::HelpNotFound { subject: &subject });
                 }
-                None => say(ctx, &IrcReply::Help),
+                subject => say(ctx, &IrcReply::Help { subject: subject.unwrap_or("") }),
             }
             Ok(())
         }

@@ -114,8 +114,9 @@ pub enum IrcReply<'a> {
     SaslAlready,
     /// 908 then 904: only PLAIN is offered.
     SaslMechanisms,
-    /// 704, 705..., 706: what the IRC listener understands.
-    Help,
+    /// 704, 705..., 706: what the IRC listener understands (`index`), or
+    /// one command (a subject [`help_for`] knows).
+    Help { subject: &'a str },
     /// 524: HELP on a subject (there is one help text).
     HelpNotFound { subject: &'a str },
     /// A NOTICE from the server to this user.
@@ -480,22 +481,61 @@ pub fn irc(r: &IrcReply, session: &Session) -> String {
         IrcReply::HelpNotFound { subject } => {
             num(o, "524", me, &format!("{subject} :No help available on this topic; HELP alone lists what works"))
         }
-        IrcReply::Help => {
-            num(o, "704", me, &format!("index :chatd's IRC listener: one room, {channel}"));
-            for line in [
-                format!("PRIVMSG {channel} :text - everyone (chatd ALL)"),
-                "PRIVMSG nick :text - one person, stored if offline (chatd MSG)".to_string(),
-                "PRIVMSG a,b :text - several people (chatd MCAST)".to_string(),
-                "NOTICE - as PRIVMSG, never answered with an error".to_string(),
-                "WHO WHOIS ISON USERHOST NAMES LIST LUSERS MOTD AWAY MODE TOPIC TIME VERSION PING QUIT".to_string(),
-                "HISTORY [n] - past messages; REGISTER <password> - protect your nick (use /quote)".to_string(),
-            ] {
-                num(o, "705", me, &format!("index :{line}"));
+        IrcReply::Help { subject } => {
+            let s = subject.to_ascii_uppercase();
+            let (name, lines) = match help_for(&s) {
+                Some(lines) => (s.as_str(), lines),
+                None => ("index", help_index()),
+            };
+            num(o, "704", me, &format!("{name} :{}", lines[0]));
+            for line in &lines[1..] {
+                num(o, "705", me, &format!("{name} :{line}"));
             }
-            num(o, "706", me, "index :End of /HELP");
+            num(o, "706", me, &format!("{name} :End of /HELP"));
         }
     }
     out
+}
+
+/// HELP's index: what the IRC listener understands.
+fn help_index() -> Vec<String> {
+    let channel = &settings().channel;
+    vec![
+        format!("chatd's IRC listener: one room, {channel}; HELP <command> for one"),
+        format!("PRIVMSG {channel} :text - everyone (chatd ALL)"),
+        "PRIVMSG nick :text - one person, stored if offline (chatd MSG)".to_string(),
+        "PRIVMSG a,b :text - several people (chatd MCAST)".to_string(),
+        "NOTICE - as PRIVMSG, never answered with an error".to_string(),
+        "WHO WHOIS ISON USERHOST NAMES LIST LUSERS MOTD AWAY MODE TOPIC TIME VERSION PING QUIT".to_string(),
+        "HISTORY [n] - past messages; REGISTER <password> - protect your nick (use /quote)".to_string(),
+    ]
+}
+
+/// HELP on one command, if it is one the listener has help for.
+pub fn help_for(subject: &str) -> Option<Vec<String>> {
+    let channel = &settings().channel;
+    let lines: &[&str] = match subject {
+        "PRIVMSG" => &[
+            "PRIVMSG <target>[,<target>...] :<text>",
+            "the channel: everyone; a nick: that person (stored if offline); several nicks: all of them",
+        ],
+        "NOTICE" => &["NOTICE <target>[,<target>...] :<text>", "as PRIVMSG, and never answered with an error"],
+        "JOIN" => &["JOIN <channel>", "there is one channel, which everyone is in already"],
+        "PART" => &["PART <channel>", "the one channel cannot be left; QUIT disconnects"],
+        "QUIT" => &["QUIT [:<reason>]", "disconnect; everyone sees the reason"],
+        "NICK" => &["NICK <nick>", "1-8 letters, digits, _ or -; fixed once registered"],
+        "AWAY" => &["AWAY [:<message>]", "mark yourself away (no message: back)"],
+        "WHOIS" => &["WHOIS <nick>", "who a user is, and which protocol they use"],
+        "WHO" => &["WHO [<channel>|<nick>]", "who is online"],
+        "HISTORY" => &["HISTORY [<n>]", "the last n messages you may see, with their time"],
+        "REGISTER" => &["REGISTER <password>", "protect your nick; then connect with PASS or SASL PLAIN"],
+        _ => return None,
+    };
+    let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    if subject == "JOIN" {
+        v[1] = format!("there is one channel, {channel}, which everyone is in already");
+    }
+    Some(v)
 }
 
 /// The channel's topic: what the room is.

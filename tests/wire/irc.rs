@@ -301,6 +301,9 @@ fn who_whois_ison_names_lusers_motd_away() {
     let help = a.until_numeric("706");
     assert_eq!(command_of(&help[0]), "704");
     assert!(help.iter().any(|l| l.contains("PRIVMSG #chatd :text - everyone")), "{help:#?}");
+    a.send("HELP privmsg");
+    let help = a.until_numeric("706");
+    assert!(help.iter().all(|l| l.contains(" ann PRIVMSG :")), "{help:#?}");
     a.send("HELP NOSUCHTHING");
     assert_eq!(command_of(&a.line()), "524");
     a.send("PART #chatd");
