@@ -225,7 +225,13 @@ fn nick(ctx: &mut Ctx, line: &Line, me: Option<Caller>) -> Result<(), Error> {
     let shown: String = crate::text::sanitize(wanted).chars().take(32).collect();
     if let Some(me) = me {
         if me.name != wanted {
-            say(ctx, &IrcReply::NickChangeRefused { nick: &shown });
+            // Taken says more than "not allowed" (and is what clients expect).
+            let taken = ctx.state.online(wanted).is_some_and(|k| k != ctx.key);
+            if taken {
+                say(ctx, &IrcReply::NickInUse { nick: &shown });
+            } else {
+                say(ctx, &IrcReply::NickChangeRefused { nick: &shown });
+            }
         }
         return Ok(());
     }

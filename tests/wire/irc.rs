@@ -123,6 +123,10 @@ fn commands_before_registration_get_451_and_unknown_ones_421() {
     assert_eq!(c.line(), ":chatd 462 eve :You may not reregister");
     c.send("NICK other");
     assert_eq!(command_of(&c.line()), "447");
+    let _taken = s.join("taken");
+    c.next("JOIN");
+    c.send("NICK taken");
+    assert_eq!(c.line(), ":chatd 433 eve taken :Nickname is already in use");
     c.send("NICK eve"); // the same nick: nothing
     c.send("JOIN #elsewhere");
     assert_eq!(c.line(), ":chatd 403 eve #elsewhere :No such channel: this server has one room, #chatd");
