@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # chatd's performance figures, side by side with ngIRCd when asked.
 #
-#   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--vs-chatd BIN] [--runs N] [--quick]
+#   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--vs-chatd BIN] [--irc] [--runs N] [--quick]
 #   scripts/bench.sh --scale [--scale-n 200,1000,4000,10000] [--scale-secs 20] [--vs-...] [--runs N]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
@@ -24,6 +24,9 @@
 # relay`, a bare mio relay (no parsing beyond JOIN/ALL/PING, no storage):
 # the load generator's own ceiling. --vs-chatd BIN runs another chatd build
 # (say, main before a change) as a second server, alternating with this one.
+# --irc runs W1 and W2 over IRC instead: chatd's IRC listener (irc_channel
+# = #bench) and, with --vs-ngircd, ngIRCd, with the same load generator in
+# its --irc mode (NICK/USER, PRIVMSG #bench, PING as acknowledgement).
 # Server and load generator are pinned to
 # different cores when the machine has two. Loopback only; every server is
 # started on a free port and stopped by its PID; every run has a time bound.
@@ -31,7 +34,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 vs=0 vs_relay=0 quick=0 other= scale=0 scale_n=200,1000,4000,10000 scale_secs=20
+runs=3 vs=0 vs_relay=0 quick=0 other= scale=0 scale_n=200,1000,4000,10000 scale_secs=20 irc=0
 while [ $# -gt 0 ]; do
     case $1 in
         --vs-ngircd) vs=1 ;;
@@ -42,7 +45,8 @@ while [ $# -gt 0 ]; do
         --scale) scale=1 ;;
         --scale-n) scale=1 scale_n=$2; shift ;;
         --scale-secs) scale=1 scale_secs=$2; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        --irc) irc=1 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -116,6 +120,17 @@ start_chatd_bin() {
     wait_port "$port"
 }
 
+# chatd with its IRC listener on $port (the line protocol on another port).
+start_chatd_irc() {
+    port=$(free_port)
+    rm -rf "$work/chatd" && mkdir -p "$work/chatd"
+    printf 'flood_rate = 0\nmax_clients = 12000\nirc_channel = "#bench"\n' >"$work/chatd/chatd.toml"
+    RUST_LOG=warn "${server_pin[@]}" "$chatd" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$(free_port)" \
+        --irc-listen "127.0.0.1:$port" -d "$work/chatd/chatd.db" </dev/null 2>"$work/chatd/log" &
+    pid=$!
+    wait_port "$port"
+}
+
 start_ngircd() {
     port=$(free_port)
     rm -rf "$work/ngircd" && mkdir -p "$work/ngircd"
@@ -157,7 +172,7 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { 
 # run SERVER WORKLOAD -> one chatd-bench summary line (or "failed ...")
 run() {
     local server=$1 workload=$2 proto=() args=()
-    [ "$server" = ngircd ] && proto=(--irc)
+    [ "$server" = ngircd ] || [ "$server" = chatd_irc ] && proto=(--irc)
     # run is called as $(run ...), a subshell the script's own EXIT trap
     # does not cover: stop this server even if the run fails half-way.
     trap stop_server EXIT
@@ -196,7 +211,9 @@ run() {
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-servers=(chatd)
+main=chatd
+[ "$irc" = 1 ] && main=chatd_irc
+servers=("$main")
 [ "$vs" = 1 ] && servers+=(ngircd)
 [ "$vs_relay" = 1 ] && servers+=(relay)
 [ -n "$other" ] && servers+=(other)
@@ -258,7 +275,9 @@ if [ "$scale" = 1 ]; then
     exit 0
 fi
 
-for workload in W1 W2 W3 JS; do
+workloads=(W1 W2 W3 JS)
+[ "$irc" = 1 ] && workloads=(W1 W2)
+for workload in "${workloads[@]}"; do
     for r in $(seq "$runs"); do
         for server in "${servers[@]}"; do
             [ "$server" = relay ] && [ "$workload" != W1 ] && [ "$workload" != W2 ] && continue
@@ -285,8 +304,8 @@ row() {   # LABEL WORKLOAD FIELD SCALE
         if [ "$v" = "-" ]; then printf '%16s' "-"; else awk -v v="$v" -v k="$scale" 'BEGIN { printf "%16.2f", v / k }'; fi
     done
     if [ "$vs" = 1 ]; then
-        if [ "${vals[chatd]}" = "-" ] || [ "${vals[ngircd]}" = "-" ]; then printf '%16s' "-"
-        else awk -v a="${vals[chatd]}" -v b="${vals[ngircd]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
+        if [ "${vals[$main]}" = "-" ] || [ "${vals[ngircd]}" = "-" ]; then printf '%16s' "-"
+        else awk -v a="${vals[$main]}" -v b="${vals[ngircd]}" 'BEGIN { printf "%16.2f", (b > 0 ? a / b : 0) }'; fi
     fi
     if [ -n "$other" ]; then
         if [ "${vals[chatd]}" = "-" ] || [ "${vals[other]}" = "-" ]; then printf '%16s' "-"
@@ -298,10 +317,12 @@ row "W1 deliveries/s (millions)" W1 deliveries_per_s 1000000
 row "W1 deliveries per server CPU-s (millions)" W1 deliveries_per_cpu_s 1000000
 row "W2 latency p50 (ms)" W2 p50_ms 1
 row "W2 latency p99 (ms)" W2 p99_ms 1
-row "W3 RSS per idle joined connection (KiB)" W3 rss_per_conn_kib 1
-row "join storm 5000: seconds" JS secs 1
-row "join storm 5000: server RSS at end (MiB)" JS server_rss_mib 1
-row "join storm 5000: server RSS 2 s later (MiB)" JS server_rss_2s_later_mib 1
+if [ "$irc" = 0 ]; then
+    row "W3 RSS per idle joined connection (KiB)" W3 rss_per_conn_kib 1
+    row "join storm 5000: seconds" JS secs 1
+    row "join storm 5000: server RSS at end (MiB)" JS server_rss_mib 1
+    row "join storm 5000: server RSS 2 s later (MiB)" JS server_rss_2s_later_mib 1
+fi
 for w in W1 W2; do
     for s in "${servers[@]}"; do
         lost=$({ grep -v '^failed' <<<"${results[$w,$s]:-}" | grep -o ' lost=[0-9]*\| dup=[0-9]*\| reordered=[0-9]*' || true; } | awk -F= '{ n += $2 } END { print n + 0 }')

@@ -16,6 +16,8 @@ pub struct Config {
     pub listen: Vec<String>,
     /// Addresses serving the line protocol over TLS (none by default).
     pub tls_listen: Vec<String>,
+    /// Addresses serving IRC over TLS (none by default; 6697 is usual).
+    pub irc_tls_listen: Vec<String>,
     /// PEM files every TLS listener presents: the certificate chain (leaf
     /// first) and its private key. Read again on SIGHUP.
     pub tls_cert: Option<PathBuf>,
@@ -50,7 +52,17 @@ pub struct Config {
     /// Bytes the SQLite write-ahead log (`<db>-wal`) may reach; the store
     /// checkpoints and empties it well before (see docs/storage.md).
     pub wal_limit: u64,
+    /// Addresses of IRC listeners (docs/irc.md); empty: none.
+    pub irc_listen: Vec<String>,
+    /// The server's name in IRC lines.
+    pub irc_server_name: String,
+    /// The IRC channel that is chatd's one room.
+    pub irc_channel: String,
 }
+
+/// The default IRC listeners: loopback only, IRC's port. If the port is
+/// taken (another IRC server), chatd warns and runs without them.
+pub const DEFAULT_IRC_LISTEN: [&str; 2] = ["127.0.0.1:6667", "[::1]:6667"];
 
 /// The default listeners: loopback only, both address families.
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
@@ -68,6 +80,7 @@ impl Default for Config {
         Config {
             listen: DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect(),
             tls_listen: Vec::new(),
+            irc_tls_listen: Vec::new(),
             tls_cert: None,
             tls_key: None,
             db: PathBuf::from("chatd.db"),
@@ -84,20 +97,25 @@ impl Default for Config {
             max_unlogged: 10_000,
             max_unlogged_bytes: 16 << 20,
             wal_limit: DEFAULT_WAL_LIMIT,
+            irc_listen: DEFAULT_IRC_LISTEN.iter().map(|s| s.to_string()).collect(),
+            irc_server_name: crate::irc::DEFAULT_SERVER_NAME.to_string(),
+            irc_channel: crate::irc::DEFAULT_CHANNEL.to_string(),
         }
     }
 }
 
 /// What the command line asks for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once at start: boxing buys nothing
 pub enum Action {
     Run(Box<Config>),
     Help(String),
     Version(String),
 }
 
-const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] \
-                     [-d PATH] [--admin-socket PATH] [-h] [-V]";
+const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--irc-listen ADDR]... [--tls-listen ADDR]... \
+                     [--irc-tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] [-d PATH] [--admin-socket PATH] \
+                     [-h] [-V]";
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -108,7 +126,14 @@ fn options() -> getopts::Options {
         "listen on ADDR (repeatable; replaces the defaults 127.0.0.1:5000 and [::1]:5000)",
         "ADDR",
     );
+    o.optmulti(
+        "",
+        "irc-listen",
+        "accept IRC clients on ADDR (repeatable; replaces the defaults 127.0.0.1:6667 and [::1]:6667)",
+        "ADDR",
+    );
     o.optmulti("", "tls-listen", "serve the line protocol over TLS on ADDR (repeatable)", "ADDR");
+    o.optmulti("", "irc-tls-listen", "accept IRC clients over TLS on ADDR (repeatable)", "ADDR");
     o.optopt("", "tls-cert", "PEM certificate chain for TLS listeners", "FILE");
     o.optopt("", "tls-key", "PEM private key for TLS listeners", "FILE");
     o.optopt("d", "db", "SQLite database file (default chatd.db)", "PATH");
@@ -145,9 +170,17 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
     if !listen.is_empty() {
         config.listen = listen;
     }
+    let irc_listen = m.opt_strs("irc-listen");
+    if !irc_listen.is_empty() {
+        config.irc_listen = irc_listen;
+    }
     let tls_listen = m.opt_strs("tls-listen");
     if !tls_listen.is_empty() {
         config.tls_listen = tls_listen;
+    }
+    let irc_tls_listen = m.opt_strs("irc-tls-listen");
+    if !irc_tls_listen.is_empty() {
+        config.irc_tls_listen = irc_tls_listen;
     }
     if let Some(cert) = m.opt_str("tls-cert") {
         config.tls_cert = Some(PathBuf::from(cert));
@@ -207,7 +240,7 @@ pub fn one_line(message: &str) -> String {
 impl Config {
     /// Some listener serves TLS.
     pub fn wants_tls(&self) -> bool {
-        !self.tls_listen.is_empty()
+        !self.tls_listen.is_empty() || !self.irc_tls_listen.is_empty()
     }
 
     /// Rejects values the server cannot work with.
@@ -215,12 +248,20 @@ impl Config {
         if self.listen.is_empty() {
             return Err("listen: at least one address is needed".into());
         }
-        for addr in self.listen.iter().chain(&self.tls_listen) {
+        for addr in self.listen.iter().chain(&self.irc_listen).chain(&self.tls_listen).chain(&self.irc_tls_listen) {
             parse_addr(addr)?;
         }
         if self.wants_tls() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             return Err(
                 "a TLS listener needs tls_cert and tls_key (PEM files; scripts/dev-cert.sh makes a test pair)".into()
+            );
+        }
+        if !crate::irc::valid_server_name(&self.irc_server_name) {
+            return Err("irc_server_name must be 1 to 63 printable characters without spaces, ':', '!' or '@'".into());
+        }
+        if !crate::irc::valid_channel(&self.irc_channel) {
+            return Err(
+                "irc_channel must start with # or & and have 1 to 49 more characters, no spaces or commas".into()
             );
         }
         let positive = [

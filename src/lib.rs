@@ -25,6 +25,8 @@
 //! - [`reply`]: typed replies, and chatd's format of every server line
 //! - [`dialect`]: how a connection speaks; renders replies, events and
 //!   messages for it
+//! - [`irc`]: the IRC dialect: its line parser and renderer (its commands
+//!   are `handlers/irc.rs`; docs/irc.md)
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
 //!
 //! The nouns under it: [`message`] (Message, Event: no SQL, no wire text).
@@ -48,6 +50,7 @@ pub mod dialect;
 pub mod flood;
 pub mod framing;
 pub mod handlers;
+pub mod irc;
 pub mod message;
 pub mod names;
 pub mod os;

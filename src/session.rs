@@ -24,6 +24,17 @@ pub struct Session {
     /// Offline delivery in progress (`delivery.rs`): boxed, since most
     /// connections have none.
     pub delivery: Option<Box<Delivery>>,
+    /// An IRC connection's registration and capabilities (`irc/`): boxed,
+    /// since line-protocol connections have none.
+    pub irc: Option<Box<crate::irc::IrcSession>>,
+}
+
+impl Session {
+    /// Whether messages to this connection carry their marks: the vector
+    /// clock (chatd's CLOCK ON) or the `@time=` tag (IRC's server-time).
+    pub fn marked(&self) -> bool {
+        self.clock_on || self.irc.as_ref().is_some_and(|i| i.has("server-time"))
+    }
 }
 
 /// Why a connection's later lines are held back, in order, for now.
@@ -45,4 +56,6 @@ pub enum AuthStep {
     Join(String),
     /// REGISTER of a new password.
     Register,
+    /// IRC's SASL PLAIN for this name (checked before registration).
+    Sasl(String),
 }

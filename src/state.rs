@@ -94,8 +94,9 @@ impl State {
 
     /// Queues a reply for one connection, in its dialect.
     pub fn reply(&mut self, key: usize, reply: &Reply) {
-        let Some(dialect) = self.conns.get(key).map(|c| c.dialect) else { return };
-        self.send(key, &dialect.reply(reply));
+        let Some(conn) = self.conns.get(key) else { return };
+        let line = conn.dialect.reply_to(reply, &conn.session);
+        self.send(key, &line);
     }
 
     /// Tells one connection of an event, in its dialect.
@@ -154,6 +155,11 @@ impl State {
     /// Marks a connection to be closed after this event batch; the first
     /// reason given wins.
     pub fn close(&mut self, key: usize, why: Close) {
+        // A dialect may say goodbye first (IRC's `ERROR :Closing Link`).
+        let farewell = self.conns.get(key).filter(|c| c.closing.is_none()).and_then(|c| c.dialect.farewell(&why));
+        if let Some(line) = farewell {
+            self.send(key, &line);
+        }
         if let Some(conn) = self.conns.get_mut(key) {
             if conn.closing.is_none() {
                 conn.closing = Some(why);
@@ -254,7 +260,13 @@ impl State {
     /// vector clock if that connection asked for CLOCK ON.
     pub fn deliver(&mut self, key: usize, m: &mut Outgoing) {
         let Some(conn) = self.conns.get(key) else { return };
-        let (dialect, clock) = (conn.dialect, conn.session.clock_on);
+        let (dialect, clock) = (conn.dialect, conn.session.marked());
+        if dialect.per_recipient(m.message) {
+            let to = conn.session.name.clone().unwrap_or_default();
+            let line = dialect.message_to(m.message, clock, &to);
+            self.send(key, &line);
+            return;
+        }
         self.send_line(key, m.line(dialect, clock));
     }
 

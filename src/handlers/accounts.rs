@@ -67,6 +67,7 @@ pub fn password_answered(ctx: &mut Ctx, step: Wait, outcome: Outcome) {
     let result = match (step, outcome) {
         (Wait::Auth(AuthStep::Join(name)), Outcome::Verified(ok)) => join_checked(ctx, &name, ok),
         (Wait::Auth(AuthStep::Register), Outcome::Hashed(hash)) => registered(ctx, hash),
+        (Wait::Auth(AuthStep::Sasl(name)), Outcome::Verified(ok)) => super::irc::sasl_checked(ctx, &name, ok),
         (step, outcome) => {
             log::error!("{}: unexpected password result {outcome:?} while {step:?}", ctx.label());
             Ok(())

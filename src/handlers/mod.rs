@@ -12,6 +12,7 @@
 mod accounts;
 pub mod console;
 mod history;
+pub mod irc;
 mod messaging;
 mod session;
 
@@ -54,7 +55,7 @@ pub fn release(state: &mut State, reply: Durable, outcome: &Commit) -> Option<us
     conn.session.wait = Wait::No;
     let line = match outcome {
         Commit::Done => reply.ok,
-        Commit::Failed(_) => conn.dialect.reply(&Reply::Err(&not_saved())),
+        Commit::Failed(_) => conn.dialect.reply_to(&Reply::Err(&not_saved()), &conn.session),
     };
     state.send(reply.key, &line);
     Some(reply.key)
@@ -89,7 +90,7 @@ impl Ctx<'_> {
     pub fn reply_after_commit(&mut self, reply: &Reply) {
         if let Some(conn) = self.state.conns.get_mut(self.key) {
             conn.session.wait = Wait::Commit;
-            let ok = conn.dialect.reply(reply);
+            let ok = conn.dialect.reply_to(reply, &conn.session);
             self.after_commit.push(Durable { key: self.key, id: conn.id, ok });
         }
     }
@@ -165,8 +166,11 @@ fn read_answered(ctx: &mut Ctx, then: ReadStep, answer: Answer) -> Result<(), Er
     }
 }
 
-/// Runs one client line.
+/// Runs one client line, read in its connection's dialect.
 pub fn dispatch(ctx: &mut Ctx, line: &str) {
+    if ctx.state.conns.get(ctx.key).is_some_and(|c| c.dialect == crate::dialect::Dialect::Irc) {
+        return irc::dispatch(ctx, line);
+    }
     let caller = ctx.caller();
     let result = command::parse(line, caller.is_some()).and_then(|parsed| run(ctx, parsed, caller));
     if let Err(e) = result {

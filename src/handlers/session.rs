@@ -72,6 +72,7 @@ pub(super) fn joined(ctx: &mut Ctx, name: &str, pending: Result<usize, StoreErro
     }
     log::info!("{}: joined, {} pending", ctx.label(), pending);
     ctx.reply(&Reply::Join { name, pending });
+    super::irc::welcome(ctx, pending);
     let history = ctx.config.history_on_join;
     if pending > 0 || history > 0 {
         ctx.state.start_delivery(ctx.key, Delivery::new(name, id, history));

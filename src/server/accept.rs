@@ -88,7 +88,14 @@ impl Server {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;
         }
-        let conn = entry.insert(Conn::new(id, transport, dialect, peer, self.config.max_line, self.config.flood_burst));
+        let conn = entry.insert(Conn::new(
+            id,
+            transport,
+            dialect,
+            peer,
+            dialect.max_line(self.config.max_line),
+            self.config.flood_burst,
+        ));
         log::info!("{}: connected", conn.label());
         let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));

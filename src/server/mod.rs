@@ -253,8 +253,8 @@ impl Server {
                 (Ok(addr), dialect) if l.tls => log::info!("TLS listener on {addr} ({})", dialect.name()),
                 // Operators' scripts and the tests read this line as it is.
                 (Ok(addr), Dialect::Chatd) => log::info!("listening on {addr}"),
-                #[allow(unreachable_patterns)] // until a second dialect exists
-                (Ok(addr), other) => log::info!("listening on {addr} ({})", other.name()),
+                // Not "listening on": that line means the line protocol.
+                (Ok(addr), Dialect::Irc) => log::info!("IRC clients on {addr}"),
                 (Err(_), _) => {}
             }
         }

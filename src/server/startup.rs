@@ -166,7 +166,42 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Lis
             }
         }
     }
+    bind_irc(config, &mut listeners, warnings)?;
     Ok(listeners)
+}
+
+/// Binds the IRC listeners (`irc_listen`). The defaults (loopback, port
+/// 6667) are a convenience: if one cannot be bound (another IRC server
+/// has the port), chatd warns and goes on without it; an address the
+/// operator chose must work.
+fn bind_irc(config: &Config, listeners: &mut Vec<Listener>, warnings: &mut Vec<String>) -> Result<(), StartError> {
+    crate::irc::configure(crate::irc::Settings {
+        server_name: config.irc_server_name.clone(),
+        channel: config.irc_channel.clone(),
+    });
+    let default_irc = config.irc_listen == crate::config::DEFAULT_IRC_LISTEN;
+    for spec in &config.irc_listen {
+        for addr in crate::config::parse_addr(spec).map_err(StartError)? {
+            match TcpListener::bind(addr) {
+                Ok(l) => listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: false }),
+                Err(e) if default_irc => {
+                    warnings.push(format!(
+                        "IRC listener {addr} not available ({e}); continuing without it (see irc_listen)"
+                    ));
+                }
+                Err(e) => return Err(StartError(format!("cannot listen for IRC on {addr}: {e}"))),
+            }
+        }
+    }
+    // IRC over TLS (the usual port is 6697): none by default.
+    for spec in &config.irc_tls_listen {
+        for addr in crate::config::parse_addr(spec).map_err(StartError)? {
+            let l = TcpListener::bind(addr)
+                .map_err(|e| StartError(format!("cannot listen for IRC over TLS on {addr}: {e}")))?;
+            listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: true });
+        }
+    }
+    Ok(())
 }
 
 /// Takes the listening sockets systemd passed (socket activation); they

@@ -220,3 +220,39 @@ fn stored_messages_reach_a_tls_user_in_order_and_leave_the_queue() {
     let mut again = TlsClient::connect(addr, &cert);
     assert_eq!(again.ask("JOIN bob"), "OK JOIN bob pending=0", "every delivered message left the queue");
 }
+
+#[test]
+fn an_irc_client_over_tls_registers_and_chats_with_an_nc_user() {
+    let dir = TempDir::new();
+    let (cert, key) = dev_cert(&dir, "cert");
+    let args =
+        ["--irc-tls-listen", "127.0.0.1:0", "--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let s = Server::start_in(dir, &args, "");
+    let line = s.wait_log("TLS listener on ");
+    assert!(line.ends_with("(irc)"), "{line}");
+    let addr: SocketAddr = line.split("TLS listener on ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let mut irc = TlsClient::connect_raw(addr, &cert);
+    irc.send("NICK secirc");
+    irc.send("USER secirc 0 * :Over TLS");
+    let mut welcome = Vec::new();
+    loop {
+        let l = irc.line();
+        let end = l.split(' ').nth(1) == Some("366");
+        welcome.push(l);
+        if end {
+            break;
+        }
+    }
+    assert!(welcome.iter().any(|l| l.split(' ').nth(1) == Some("001")), "{welcome:?}");
+    let mut plain = s.join("plain");
+    assert_eq!(plain.ask("ALL hello irc"), "OK ALL delivered=1");
+    let got = loop {
+        let l = irc.line();
+        if l.contains("PRIVMSG") {
+            break l;
+        }
+    };
+    assert!(got.contains(":plain!") && got.ends_with("PRIVMSG #chatd :hello irc"), "{got}");
+    irc.send("PRIVMSG plain :and back over TLS");
+    assert_eq!(plain.event(), "MSG <ts> secirc and back over TLS");
+}

@@ -6,6 +6,7 @@
 //!   log, signal, stop, restart on the same files;
 //! - `client.rs`: a TCP user (`Client`): send lines, read replies and
 //!   events, barriers (`sync`, `assert_nothing_pending`);
+//! - `irc.rs`: an IRC user (`IrcClient`) on the server's IRC listener;
 //! - `console.rs`: the operator's console on stdin/stdout or the admin
 //!   socket (`Operated`, `AdminClient`, `Via`);
 //! - `process.rs`: other programs (nc, chatd runs that end by themselves),
@@ -28,6 +29,7 @@ mod asserts;
 mod client;
 mod console;
 mod db;
+mod irc;
 mod process;
 mod rng;
 mod server;
@@ -38,6 +40,7 @@ pub use asserts::*;
 pub use client::*;
 pub use console::*;
 pub use db::*;
+pub use irc::*;
 pub use process::*;
 pub use rng::*;
 pub use server::*;

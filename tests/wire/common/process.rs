@@ -77,7 +77,7 @@ pub fn run_program(program: &str, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
 pub fn run_to_exit(dir: &TempDir, args: &[&str]) -> (Option<i32>, Vec<String>) {
     let mut cmd = Command::new(bin());
     cmd.current_dir(&dir.0).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    cmd.args(["-l", "127.0.0.1:0"]);
+    cmd.args(["-l", "127.0.0.1:0", "--irc-listen", "127.0.0.1:0"]);
     if !args.iter().any(|a| *a == "-d" || *a == "--db") {
         cmd.arg("-d").arg(dir.path("chatd.db"));
     }

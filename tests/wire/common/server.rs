@@ -27,6 +27,8 @@ pub struct Server {
     /// Every stderr line so far arrives here (log lines).
     pub log: mpsc::Receiver<String>,
     pub dir: TempDir,
+    /// The IRC listener's address, once read from the log (`irc_addr`).
+    irc: std::cell::OnceCell<SocketAddr>,
 }
 
 impl Server {
@@ -74,6 +76,10 @@ impl Server {
         if !args.iter().any(|a| *a == "-d" || *a == "--db") {
             cmd.arg("-d").arg(dir.path("chatd.db"));
         }
+        // IRC on a port of its own, never the shared default 6667.
+        if !args.contains(&"--irc-listen") {
+            cmd.args(["--irc-listen", "127.0.0.1:0"]);
+        }
         cmd.args(args);
         cmd
     }
@@ -118,7 +124,16 @@ impl Server {
                 }
             }
         });
-        Server { child, addr, log, dir }
+        Server { child, addr, log, dir, irc: std::cell::OnceCell::new() }
+    }
+
+    /// The IRC listener's address, from its "IRC clients on" log line
+    /// (logged right after the line protocol's).
+    pub fn irc_addr(&self) -> SocketAddr {
+        *self.irc.get_or_init(|| {
+            let line = self.wait_log("IRC clients on ");
+            line.split("IRC clients on ").nth(1).expect("addr").trim().parse().expect("IRC address")
+        })
     }
 
     // ---- users ----
