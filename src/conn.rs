@@ -13,6 +13,7 @@ use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use crate::session::Session;
+use crate::web::ws::WsStream;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
@@ -33,6 +34,10 @@ pub const READ_PER_PASS: usize = 64 * 1024;
 #[derive(Debug)]
 pub enum Transport {
     Tcp(TcpStream),
+    /// A WebSocket upgraded from an `http_listen` connection (`web/ws.rs`):
+    /// its frames are written straight into the connection's output, so
+    /// what the socket has not had acknowledged is all there is to count.
+    Ws(Box<WsStream>),
 }
 
 impl Transport {
@@ -40,6 +45,7 @@ impl Transport {
     pub fn register(&mut self, registry: &mio::Registry, token: mio::Token, interest: mio::Interest) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => registry.register(s, token, interest),
+            Transport::Ws(w) => registry.register(&mut w.sock, token, interest),
         }
     }
 
@@ -52,23 +58,25 @@ impl Transport {
     ) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => registry.reregister(s, token, interest),
+            Transport::Ws(w) => registry.reregister(&mut w.sock, token, interest),
         }
     }
 
     /// Removes the transport from the poll and shuts it down both ways.
     pub fn close(&mut self, registry: &mio::Registry) {
-        match self {
-            Transport::Tcp(s) => {
-                let _ = registry.deregister(s);
-                let _ = s.shutdown(std::net::Shutdown::Both);
-            }
-        }
+        let s = match self {
+            Transport::Tcp(s) => s,
+            Transport::Ws(w) => &mut w.sock,
+        };
+        let _ = registry.deregister(s);
+        let _ = s.shutdown(std::net::Shutdown::Both);
     }
 
     /// Payload bytes written that the peer has not acknowledged yet.
     pub fn unacked(&self) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => crate::os::unacked_bytes(s),
+            Transport::Ws(w) => crate::os::unacked_bytes(&w.sock),
         }
     }
 }
@@ -77,6 +85,7 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.read(buf),
+            Transport::Ws(w) => w.read_raw(buf),
         }
     }
 }
@@ -85,12 +94,14 @@ impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write(buf),
+            Transport::Ws(w) => w.sock.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
+            Transport::Ws(w) => w.sock.write_vectored(bufs),
         }
     }
 
@@ -135,6 +146,13 @@ pub enum Close {
     AuthFailures,
     /// KICK from the console, with the operator's reason.
     Kicked(Option<String>),
+    /// A WebSocket peer sent its Close (or vanished): replies to its last
+    /// lines are sent, but, unlike a half-closed TCP peer, no more stored
+    /// messages: a browser drops what arrives after its Close.
+    WsClosed,
+    /// A WebSocket peer sent a frame chatd refuses, or stopped answering
+    /// pings: the close code and the reason shown to others.
+    WsError(u16, &'static str),
 }
 
 impl Close {
@@ -154,6 +172,8 @@ impl Close {
             Close::SendqExceeded => "sendq exceeded",
             Close::Timeout => "join timeout",
             Close::AuthFailures => "too many failed passwords",
+            Close::WsClosed => "connection closed",
+            Close::WsError(_, reason) => reason,
         }
     }
 
@@ -266,9 +286,24 @@ impl Conn {
         self.out.len()
     }
 
-    /// Appends output; false (and nothing appended) if that would pass
+    /// Whether this connection is a WebSocket.
+    pub fn is_ws(&self) -> bool {
+        matches!(self.transport, Transport::Ws(_))
+    }
+
+    /// Appends server lines (each ending in CRLF), framed for the
+    /// transport; false (and nothing appended) if that would pass
     /// `max_sendq` bytes of unsent output.
     pub fn queue(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
+        if self.is_ws() {
+            return self.queue_raw(&crate::web::ws::frame_lines(bytes), max_sendq);
+        }
+        self.queue_raw(bytes, max_sendq)
+    }
+
+    /// `queue` for bytes that go out as they are (telnet answers,
+    /// WebSocket control frames and the upgrade response).
+    pub fn queue_raw(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
         if self.unsent() + bytes.len() > max_sendq {
             return false;
         }
@@ -279,6 +314,10 @@ impl Conn {
 
     /// `queue` for a line shared with other connections (not copied).
     pub fn queue_shared(&mut self, line: &Shared, max_sendq: usize) -> bool {
+        if self.is_ws() {
+            // Framed per connection: a copy, as a short line is.
+            return self.queue(line, max_sendq);
+        }
         if self.unsent() + line.len() > max_sendq {
             return false;
         }
@@ -360,8 +399,16 @@ impl Conn {
                 match self.transport.read(scratch) {
                     Ok(0) => self.eof = true,
                     Ok(n) => {
-                        self.inbuf.extend_from_slice(&scratch[..n]);
                         *read += n;
+                        match &mut self.transport {
+                            Transport::Tcp(_) => self.inbuf.extend_from_slice(&scratch[..n]),
+                            Transport::Ws(w) => {
+                                w.feed(&scratch[..n], &mut self.inbuf);
+                                // Its Close, or a frame it refused: what was
+                                // decoded before still runs, then it ends.
+                                self.eof |= w.ended.is_some();
+                            }
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.readable = false;
@@ -390,7 +437,30 @@ impl Conn {
 
     /// Answers to the peer's telnet negotiation found while decoding, if
     /// any: bytes for the peer that are not a text line.
+    /// For a WebSocket, the pongs it owes (raw frames, not text lines).
     pub fn take_telnet_replies(&mut self) -> Option<Vec<u8>> {
+        if let Transport::Ws(w) = &mut self.transport {
+            return w.take_control();
+        }
         self.decoder.has_replies().then(|| self.decoder.take_replies())
+    }
+
+    /// Why the peer's input ended, once [`Input::Eof`] said it did.
+    pub fn end_reason(&self) -> Close {
+        match &self.transport {
+            Transport::Tcp(_) => Close::Closed,
+            Transport::Ws(w) => w.ended.clone().unwrap_or(Close::WsClosed),
+        }
+    }
+
+    /// The transport's last words before the socket is closed: a
+    /// WebSocket's Close frame (`None`: the server is shutting down),
+    /// written best effort after all other output.
+    pub fn say_goodbye(&mut self, why: Option<&Close>) {
+        if let Transport::Ws(w) = &mut self.transport {
+            if let Some(frame) = crate::web::ws::close_frame(why) {
+                let _ = w.sock.write(&frame);
+            }
+        }
     }
 }

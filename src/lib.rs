@@ -26,6 +26,8 @@
 //! - [`dialect`]: how a connection speaks; renders replies, events and
 //!   messages for it
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
+//! - [`web`]: the browser client: HTTP request heads, the embedded page,
+//!   the WebSocket transport under the line protocol
 //!
 //! The nouns under it: [`message`] (Message, Event: no SQL, no wire text).
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (the
@@ -60,3 +62,4 @@ pub mod state;
 pub mod store;
 pub mod systemd;
 pub mod text;
+pub mod web;

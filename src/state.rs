@@ -109,6 +109,12 @@ impl State {
         self.send_with(key, |conn, max| conn.queue(bytes, max));
     }
 
+    /// `send` for bytes that go to the socket as they are, whatever the
+    /// transport (telnet answers, WebSocket pongs and pings).
+    pub fn send_raw(&mut self, key: usize, bytes: &[u8]) {
+        self.send_with(key, |conn, max| conn.queue_raw(bytes, max));
+    }
+
     /// `send` for a line shared with other connections (not copied).
     pub fn send_shared(&mut self, key: usize, line: &Shared) {
         self.send_with(key, |conn, max| conn.queue_shared(line, max));

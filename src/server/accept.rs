@@ -37,7 +37,7 @@ impl Server {
                     return;
                 }
             };
-            self.add_conn(sock, peer, dialect);
+            self.add_conn(Transport::Tcp(sock), peer, dialect, &[]);
         }
     }
 
@@ -49,11 +49,16 @@ impl Server {
         }
     }
 
-    /// A new client connection: registered, greeted with HELLO, and given
-    /// join_timeout to JOIN.
-    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect) {
+    /// A new client connection: registered, sent `preface` (a WebSocket's
+    /// upgrade response) then greeted with HELLO, and given join_timeout to
+    /// JOIN.
+    pub(super) fn add_conn(&mut self, mut transport: Transport, peer: SocketAddr, dialect: Dialect, preface: &[u8]) {
+        let sock = match &mut transport {
+            Transport::Tcp(s) => s,
+            Transport::Ws(w) => &mut w.sock,
+        };
         if self.state.conns.len() >= self.max_clients {
-            refuse_full(&mut sock, peer, dialect);
+            refuse_full(sock, peer, dialect);
             return;
         }
         // Replies are coalesced per pass; Nagle would only add latency.
@@ -61,25 +66,27 @@ impl Server {
             log::debug!("{peer}: set_nodelay: {e}");
         }
         // So a peer that vanished without a FIN is noticed.
-        if let Err(e) = crate::os::set_keepalive(&sock) {
+        if let Err(e) = crate::os::set_keepalive(sock) {
             log::debug!("{peer}: keepalive: {e}");
         }
         let id = self.next_id;
         self.next_id += 1;
         let entry = self.state.conns.vacant_entry();
         let key = entry.key();
-        let mut transport = Transport::Tcp(sock);
         if let Err(e) = transport.register(self.poll.registry(), Source::Client(key).token(), Interest::READABLE) {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;
         }
         let conn = entry.insert(Conn::new(id, transport, dialect, peer, self.config.max_line, self.config.flood_burst));
-        log::info!("{}: connected", conn.label());
+        log::info!("{}: connected{}", conn.label(), if conn.is_ws() { " (WebSocket)" } else { "" });
         let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));
         // Bytes may already be waiting; reading finds out.
         conn.readable = true;
         self.schedule_run(key);
+        if !preface.is_empty() {
+            self.state.send_raw(key, preface);
+        }
         if let Some(greeting) = dialect.greeting() {
             self.state.send(key, &greeting);
         }

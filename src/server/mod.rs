@@ -40,6 +40,7 @@ mod shutdown;
 mod startup;
 mod timers;
 mod tokens;
+mod web;
 
 pub use startup::StartError;
 
@@ -89,6 +90,9 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 struct Listener {
     socket: TcpListener,
     dialect: Dialect,
+    /// An `http_listen` listener: its connections start as HTTP requests
+    /// (`web.rs`), and those upgraded to a WebSocket speak `dialect`.
+    http: bool,
 }
 
 /// A running server.
@@ -137,12 +141,18 @@ pub struct Server {
     /// that was.
     busy_since_trim: bool,
     last_trim: Instant,
+    /// HTTP connections not yet answered or upgraded (`web.rs`), and their
+    /// deadlines for a complete request: (deadline, key, id).
+    http_conns: slab::Slab<web::HttpConn>,
+    http_deadlines: VecDeque<(Instant, usize, u64)>,
+    /// When the WebSockets are next looked at for pings.
+    next_ping: Option<Instant>,
 }
 
 impl Server {
     /// The addresses actually bound (port 0 resolved).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.socket.local_addr().ok()).collect()
+        self.listeners.iter().filter(|l| !l.http).filter_map(|l| l.socket.local_addr().ok()).collect()
     }
 
     /// Serves until EXIT, SIGTERM or SIGINT (then shuts down cleanly and
@@ -167,12 +177,16 @@ impl Server {
                     }
                     Source::Signals => self.on_signals(),
                     Source::AdminListener => self.accept_admin(),
+                    Source::Listener(i) if self.listeners.get(i).is_some_and(|l| l.http) => self.accept_http(i),
                     Source::Listener(i) => self.accept(i),
+                    Source::Http(key) => self.http_ready(key),
                     Source::Admin(key) => self.admin_ready(key),
                     Source::Client(key) => self.conn_ready(key, event),
                 }
             }
             self.expire_joins();
+            self.expire_http();
+            self.ping_websockets();
             self.release_throttled();
             self.run_pass();
             // Commit before anything of this pass is seen: a recipient never
@@ -203,6 +217,14 @@ impl Server {
             log::warn!("{w}");
         }
         for l in &self.listeners {
+            if l.http {
+                // Not "listening on": scripts and the tests read that line
+                // for the line protocol's address.
+                if let Ok(addr) = l.socket.local_addr() {
+                    log::info!("web page at http://{addr}/");
+                }
+                continue;
+            }
             match (l.socket.local_addr(), l.dialect) {
                 // Operators' scripts and the tests read this line as it is.
                 (Ok(addr), Dialect::Chatd) => log::info!("listening on {addr}"),
