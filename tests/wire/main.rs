@@ -70,4 +70,5 @@ mod store_wal;
 mod systemd;
 mod telnet;
 mod text_safety;
+mod web;
 mod who;

@@ -15,7 +15,9 @@
 //! - `asserts.rs`: checking and masking what the server says (`<ts>`,
 //!   `ERR` replies, event lines);
 //! - `rng.rs`: a seeded generator for replayable random input;
-//! - `tempdir.rs`: a temporary directory per server.
+//! - `tempdir.rs`: a temporary directory per server;
+//! - `web.rs`: the browser client's side: raw HTTP requests and a
+//!   WebSocket user (`WsClient`, tungstenite's blocking client).
 //!
 //! The server is asked to listen on port 0; the harness reads the port from
 //! its "listening on" log line, so tests never race for ports. Every server
@@ -31,6 +33,7 @@ mod process;
 mod rng;
 mod server;
 mod tempdir;
+mod web;
 
 pub use asserts::*;
 pub use client::*;
@@ -40,6 +43,7 @@ pub use process::*;
 pub use rng::*;
 pub use server::*;
 pub use tempdir::*;
+pub use web::*;
 
 /// How long a test waits for an expected line, exit or event before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
