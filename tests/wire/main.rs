@@ -26,6 +26,7 @@ mod admin_socket;
 mod all;
 mod before_join;
 mod bench_smoke;
+mod browser;
 mod cli;
 mod command_table;
 mod console_commands;

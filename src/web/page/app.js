@@ -304,6 +304,11 @@ function ok(rest) {
   switch (cmd) {
     case 'JOIN': {
       const [name, pending] = split(args, 1);
+      if (me && fold(me) !== fold(name)) {
+        // Someone else on this page now: not the last user's conversations.
+        convs.clear();
+        current = '*';
+      }
       me = name;
       joined = true;
       retry = 0;
