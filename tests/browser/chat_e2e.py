@@ -304,6 +304,7 @@ def run(chatd, binary, workdir, screenshot, drivers):
     alice.open_conv("Everyone")
     time.sleep(0.3)
     da.save_screenshot(screenshot)
+    db.save_screenshot(os.path.join(os.path.dirname(screenshot), "web-client-phone.png"))
     log(f"screenshot: {screenshot}")
 
     # No console errors so far (CSP, Trusted Types, scripts).
