@@ -456,7 +456,11 @@ impl Conn {
     /// The transport's last words before the socket is closed: a
     /// WebSocket's Close frame (`None`: the server is shutting down),
     /// written best effort after all other output.
+    /// Not after unsent output: the stream may have stopped mid-frame.
     pub fn say_goodbye(&mut self, why: Option<&Close>) {
+        if !self.out.is_empty() {
+            return;
+        }
         if let Transport::Ws(w) = &mut self.transport {
             if let Some(frame) = crate::web::ws::close_frame(why) {
                 let _ = w.sock.write(&frame);
