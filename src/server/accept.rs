@@ -45,7 +45,11 @@ impl Server {
     pub(super) fn retry_accept(&mut self) {
         self.accept_paused = false;
         for i in 0..self.listeners.len() {
-            self.accept(i);
+            if self.listeners[i].http {
+                self.accept_http(i);
+            } else {
+                self.accept(i);
+            }
         }
     }
 

@@ -43,9 +43,16 @@ impl Server {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if crate::os::is_resource_exhaustion(&e) => {
+                    // As for the line protocol: retried once a connection
+                    // closes (or in a moment).
+                    if !self.accept_paused {
+                        log::warn!("accept paused: {e}");
+                        self.accept_paused = true;
+                    }
+                    return;
+                }
                 Err(e) => {
-                    // Out of descriptors among them: the line protocol's
-                    // accept pauses; the page can be reloaded.
                     log::warn!("http accept failed: {e}");
                     return;
                 }
@@ -77,9 +84,14 @@ impl Server {
         let Some(c) = self.http_conns.get_mut(key) else { return };
         if c.answer.is_none() {
             let mut buf = [0u8; 2048];
+            let mut eof = false;
             loop {
                 match c.sock.read(&mut buf) {
-                    Ok(0) => return self.drop_http(key, "closed before its request was complete"),
+                    Ok(0) => {
+                        // `printf 'GET / ...' | nc -N`: the head may be whole.
+                        eof = true;
+                        break;
+                    }
                     Ok(n) => {
                         c.head.extend_from_slice(&buf[..n]);
                         if c.head.len() > http::MAX_HEAD {
@@ -92,6 +104,7 @@ impl Server {
                 }
             }
             let head = match http::parse_head(&c.head) {
+                Parsed::Partial if eof => return self.drop_http(key, "closed before its request was complete"),
                 Parsed::Partial => return,
                 Parsed::Bad(status) => {
                     log::info!("#{} {}: http {status}: bad request head", c.id, c.peer);

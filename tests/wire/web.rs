@@ -46,6 +46,14 @@ fn a_head_trickled_byte_by_byte_is_answered_and_an_oversized_one_refused() {
     let mut answer = String::new();
     sock.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.contains(":root"), "{answer}");
+    // Sent whole and half-closed at once, as `printf 'GET / ...' | nc -N` does.
+    let mut sock = TcpStream::connect(web).unwrap();
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    sock.write_all(format!("GET /app.js HTTP/1.1\r\nHost: {web}\r\n\r\n").as_bytes()).unwrap();
+    sock.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     let mut huge = format!("GET / HTTP/1.1\r\nHost: {web}\r\nX-Filler: ").into_bytes();
     huge.resize(64 * 1024, b'a');
     let answer = http(web, &huge);
@@ -309,4 +317,20 @@ fn shutdown_tells_browsers_and_closes_with_going_away() {
     let (lines, code) = ws.close_code();
     assert_eq!(lines.iter().map(|l| mask_ts(l)).collect::<Vec<_>>(), vec!["NOTICE <ts> server shutting down"]);
     assert_eq!(code, Some(CloseCode::Away));
+}
+
+#[test]
+fn flood_control_delays_a_browser_s_burst_and_drops_nothing() {
+    let s = Server::start();
+    let web = s.http_addr();
+    let mut ws = WsClient::join(web, "alice");
+    // flood_burst 40 at 20 lines/s: 60 lines take about a second more.
+    let started = Instant::now();
+    for i in 0..60 {
+        ws.send(&format!("PING {i}"));
+    }
+    for i in 0..60 {
+        assert_eq!(ws.line(), format!("PONG {i}"));
+    }
+    assert!(started.elapsed() >= Duration::from_millis(500), "not delayed: {:?}", started.elapsed());
 }
