@@ -296,7 +296,14 @@ impl Conn {
     /// `max_sendq` bytes of unsent output.
     pub fn queue(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
         if self.is_ws() {
-            return self.queue_raw(&crate::web::ws::frame_lines(bytes), max_sendq);
+            // Framed straight into the output: no copy in between.
+            let len = crate::web::ws::framed_len(bytes);
+            if self.unsent() + len > max_sendq {
+                return false;
+            }
+            crate::web::ws::frame_lines_with(bytes, |piece| self.out.push(piece));
+            self.queued_total += len as u64;
+            return true;
         }
         self.queue_raw(bytes, max_sendq)
     }

@@ -4,7 +4,10 @@
 //! tungstenite decodes what the peer sends ([`WsStream::feed`]); it never
 //! touches the socket: the bytes read are handed to it through an
 //! in-memory adapter, and the pongs it owes go into the connection's output
-//! like any other bytes. Each text message becomes one line (`\n` added)
+//! like any other bytes. Only complete frames are handed to it (their
+//! bounds found with its own header parser), so between messages it holds
+//! nothing, and its state is dropped: an idle WebSocket costs a few hundred
+//! bytes more than a TCP connection, not tungstenite's buffers. Each text message becomes one line (`\n` added)
 //! for the connection's ordinary decoder, so max_line, flood control and
 //! text safety apply unchanged. Outgoing lines are framed by
 //! [`frame_lines`], one text frame per line without its CRLF, straight
@@ -14,18 +17,16 @@
 
 use crate::conn::Close;
 use mio::net::TcpStream;
-use std::io::{self, Read, Write};
+use std::io::{self, Cursor, Read, Write};
 use std::time::Instant;
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Error, Message};
 
-/// tungstenite's read buffer: it is allocated for the connection's life,
-/// so it is kept to about what a TCP connection costs in all; frames
-/// larger than this still decode (the buffer grows for them, bounded by
-/// the frame limit).
-pub const READ_BUFFER: usize = 1024;
+/// tungstenite's read buffer, allocated only while frames are decoded:
+/// one socket read's worth (larger input is read in several steps).
+pub const READ_BUFFER: usize = 4096;
 
 /// Frames and messages larger than this many times max_line close the
 /// connection (1009); those between max_line and this get
@@ -36,7 +37,14 @@ pub const FRAME_LIMIT_LINES: usize = 4;
 #[derive(Debug)]
 pub struct WsStream {
     pub sock: TcpStream,
-    ctx: WebSocketContext,
+    /// tungstenite's state: kept only while a fragmented message is in
+    /// progress (between messages a fresh one is the same).
+    ctx: Option<Box<WebSocketContext>>,
+    /// A frame not yet complete (at most the frame limit and a header).
+    partial: Vec<u8>,
+    /// A data frame without FIN was decoded: the message goes on.
+    in_message: bool,
+    max_line: usize,
     /// Bytes that came after the request head, read before the socket.
     leftover: Vec<u8>,
     /// Pongs owed to the peer, for the connection's output.
@@ -95,7 +103,10 @@ impl WsStream {
     pub fn new(sock: TcpStream, leftover: Vec<u8>, max_line: usize) -> WsStream {
         WsStream {
             sock,
-            ctx: WebSocketContext::new(Role::Server, Some(config(max_line))),
+            ctx: None,
+            partial: Vec::new(),
+            in_message: false,
+            max_line,
             leftover,
             control: Vec::new(),
             ended: None,
@@ -128,16 +139,86 @@ impl WsStream {
         }
         self.last_rx = Instant::now();
         self.ping_sent = false;
-        let mut mem = Mem { input: bytes, out: &mut self.control };
+        let joined;
+        let input = if self.partial.is_empty() {
+            bytes
+        } else {
+            self.partial.extend_from_slice(bytes);
+            joined = std::mem::take(&mut self.partial);
+            &joined[..]
+        };
+        let (end, in_message) = complete_frames(input, FRAME_LIMIT_LINES * self.max_line.max(1), self.in_message);
+        if end < input.len() {
+            self.partial = input[end..].to_vec();
+        }
+        if end > 0 {
+            let max_line = self.max_line;
+            let ctx =
+                self.ctx.get_or_insert_with(|| Box::new(WebSocketContext::new(Role::Server, Some(config(max_line)))));
+            decode(ctx, &input[..end], lines, &mut self.control, &mut self.ended);
+            self.in_message = in_message;
+        }
+        if !self.in_message || self.ended.is_some() {
+            // Nothing is left inside it: a fresh one next time is the same.
+            self.ctx = None;
+        }
+    }
+
+    /// Pongs owed to the peer since the last call, as raw frame bytes.
+    pub fn take_control(&mut self) -> Option<Vec<u8>> {
+        (!self.control.is_empty()).then(|| std::mem::take(&mut self.control))
+    }
+}
+
+/// How many bytes at the start of `input` are whole frames, and whether a
+/// fragmented message is in progress after them (`in_message` before).
+/// A frame declaring more than `limit` bytes, or a header tungstenite
+/// cannot parse, counts as whole: tungstenite refuses it from its header.
+fn complete_frames(input: &[u8], limit: usize, mut in_message: bool) -> (usize, bool) {
+    let mut end = 0;
+    loop {
+        let mut cursor = Cursor::new(&input[end..]);
+        match FrameHeader::parse(&mut cursor) {
+            Ok(Some((header, len))) => {
+                if len > limit as u64 {
+                    return (input.len(), in_message);
+                }
+                let frame_end = end + cursor.position() as usize + len as usize;
+                if frame_end > input.len() {
+                    return (end, in_message);
+                }
+                end = frame_end;
+                if let OpCode::Data(_) = header.opcode {
+                    in_message = !header.is_final;
+                }
+            }
+            Ok(None) => return (end, in_message),
+            Err(_) => return (input.len(), in_message),
+        }
+    }
+}
+
+/// Hands whole frames to tungstenite: each text message becomes a line in
+/// `lines`, pongs go to `control`, and the peer's Close or a refused frame
+/// sets `ended` (nothing after it is decoded).
+fn decode(
+    ctx: &mut WebSocketContext,
+    input: &[u8],
+    lines: &mut Vec<u8>,
+    control: &mut Vec<u8>,
+    ended: &mut Option<Close>,
+) {
+    {
+        let mut mem = Mem { input, out: control };
         loop {
             let before = mem.out.len();
-            match self.ctx.read(&mut mem) {
+            match ctx.read(&mut mem) {
                 Ok(Message::Text(text)) => {
                     lines.extend_from_slice(text.as_bytes());
                     lines.push(b'\n');
                 }
                 Ok(Message::Binary(_)) => {
-                    self.ended = Some(Close::WsError(1003, "binary frames are not chatd lines"));
+                    *ended = Some(Close::WsError(1003, "binary frames are not chatd lines"));
                     return;
                 }
                 Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
@@ -145,23 +226,18 @@ impl WsStream {
                     // Chatd answers the Close itself once the replies to the
                     // lines before it are out (`close_frame`).
                     mem.out.truncate(before);
-                    self.ended = Some(Close::WsClosed);
+                    *ended = Some(Close::WsClosed);
                     return;
                 }
                 Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    self.ended = Some(refusal(&e));
+                    *ended = Some(refusal(&e));
                     return;
                 }
             }
         }
         // A pong owed for a ping in this input.
-        let _ = self.ctx.flush(&mut mem);
-    }
-
-    /// Pongs owed to the peer since the last call, as raw frame bytes.
-    pub fn take_control(&mut self) -> Option<Vec<u8>> {
-        (!self.control.is_empty()).then(|| std::mem::take(&mut self.control))
+        let _ = ctx.flush(&mut mem);
     }
 }
 
@@ -175,17 +251,35 @@ fn refusal(e: &Error) -> Close {
 }
 
 /// Server lines (each ending in CRLF or LF) as WebSocket text frames, one
-/// per line, without the line end.
-pub fn frame_lines(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 8);
+/// per line, without the line end: `piece` is called with each frame's
+/// header, then its payload. Returns the frames' length in bytes.
+pub fn frame_lines_with(text: &[u8], mut piece: impl FnMut(&[u8])) -> usize {
     let header = FrameHeader { opcode: OpCode::Data(Data::Text), ..FrameHeader::default() };
+    let mut total = 0;
     for line in text.split_inclusive(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // Writing into a Vec cannot fail.
-        let _ = header.format(line.len() as u64, &mut out);
-        out.extend_from_slice(line);
+        let mut buf = [0u8; 10];
+        let mut w = &mut buf[..];
+        // At most 10 bytes (no mask): it fits.
+        let _ = header.format(line.len() as u64, &mut w);
+        let n = 10 - w.len();
+        piece(&buf[..n]);
+        piece(line);
+        total += n + line.len();
     }
+    total
+}
+
+/// The frames' length of `frame_lines_with`, without writing them.
+pub fn framed_len(text: &[u8]) -> usize {
+    frame_lines_with(text, |_| {})
+}
+
+/// `frame_lines_with` into a new buffer.
+pub fn frame_lines(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    frame_lines_with(text, |p| out.extend_from_slice(p));
     out
 }
 
@@ -256,6 +350,34 @@ mod tests {
         }
         assert_eq!(lines, b"MSG bob hello there\n");
         assert!(w.ended.is_none());
+        assert!(w.ctx.is_none() && w.partial.capacity() == 0, "nothing is held between messages");
+    }
+
+    #[test]
+    fn a_fragmented_message_spans_reads_and_keeps_its_state_only_meanwhile() {
+        let mut w = ws();
+        let mut lines = Vec::new();
+        w.feed(&client_frame(OpCode::Data(Data::Text), false, b"ALL one ", false), &mut lines);
+        assert!(lines.is_empty() && w.ctx.is_some(), "the message goes on");
+        let mut rest = client_frame(OpCode::Control(Control::Ping), true, b"", false);
+        rest.extend(client_frame(OpCode::Data(Data::Continue), false, b"two ", false));
+        w.feed(&rest, &mut lines);
+        let last = client_frame(OpCode::Data(Data::Continue), true, b"three", false);
+        let (a, b) = last.split_at(3);
+        w.feed(a, &mut lines);
+        assert!(lines.is_empty());
+        w.feed(b, &mut lines);
+        assert_eq!(lines, b"ALL one two three\n");
+        assert!(w.ctx.is_none() && w.ended.is_none());
+        assert_eq!(w.take_control().unwrap(), [0x8a, 0]);
+        // Fragments adding up past the limit: 1009, as one big frame.
+        let mut w = ws();
+        w.feed(&client_frame(OpCode::Data(Data::Text), false, &[b'a'; 1000], false), &mut lines);
+        for _ in 0..4 {
+            assert!(w.ended.is_none());
+            w.feed(&client_frame(OpCode::Data(Data::Continue), false, &[b'a'; 1000], false), &mut lines);
+        }
+        assert!(matches!(w.ended, Some(Close::WsError(1009, _))), "{:?}", w.ended);
     }
 
     #[test]

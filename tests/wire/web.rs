@@ -334,3 +334,14 @@ fn flood_control_delays_a_browser_s_burst_and_drops_nothing() {
     }
     assert!(started.elapsed() >= Duration::from_millis(500), "not delayed: {:?}", started.elapsed());
 }
+
+#[test]
+fn a_websocket_that_never_joins_gets_err_timeout_then_close_4002() {
+    let s = Server::start_conf("join_timeout = 1\n");
+    let web = s.http_addr();
+    let mut ws = WsClient::connect(web);
+    let (lines, code) = ws.close_code();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_err(&lines[0], "TIMEOUT");
+    assert_eq!(code, Some(CloseCode::from(4002)));
+}

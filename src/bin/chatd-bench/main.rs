@@ -199,6 +199,8 @@ struct Bench {
     padding: String,
     /// The read buffer, shared by every client.
     rbuf: Vec<u8>,
+    /// `--ws`: the lines of the frames just read.
+    wsbuf: Vec<u8>,
 }
 
 /// The shared read buffer's size: a read takes all a socket holds, mostly.
@@ -246,6 +248,7 @@ fn run(opts: Options) -> io::Result<String> {
         tally: Tally::default(),
         epoch: Instant::now(),
         rbuf: vec![0; READ_BUF],
+        wsbuf: Vec::new(),
     };
     let rss_before = bench.opts.pid.and_then(rss_kib);
     let start = Instant::now();
@@ -617,7 +620,8 @@ impl Bench {
             c.handshaken = true;
         }
         // Server frames: unmasked, one text frame per line.
-        let mut text = Vec::with_capacity(c.raw.len());
+        let mut text = std::mem::take(&mut self.wsbuf);
+        text.clear();
         let mut pos = 0;
         while let Some((opcode, start, end)) = ws_frame_at(&c.raw[pos..]) {
             let payload = &c.raw[pos + start..pos + end];
@@ -639,6 +643,7 @@ impl Bench {
         c.raw.drain(..pos);
         let now = if self.opts.workload == Workload::Latency { self.now_us() } else { 0 };
         self.lines(i, &text, now);
+        self.wsbuf = text;
         if !self.clients[i].wire.is_empty() {
             let _ = self.flush(i);
         }

@@ -21,6 +21,7 @@ let me = null;            // our name, once joined
 let wanted = null;        // { name, password } to JOIN with (kept for reconnects)
 let joined = false;
 let leaving = false;      // the user asked to leave: no reconnect
+let rejoining = false;    // joining again by itself after the connection dropped
 let offlineLeft = 0;      // MSG/MCAST lines still to come from OK JOIN pending=<n>
 let retry = 0;
 let retryTimer = null;
@@ -248,6 +249,7 @@ function closed() {
     setStatus('could not connect', true);
     $('join-error').textContent = 'The server could not be reached. Trying again…';
   }
+  if (wasJoined || rejoining) rejoining = true;
   const wait = Math.min(30, 2 ** retry);
   retry++;
   setStatus('disconnected; reconnecting in ' + wait + ' s', true);
@@ -311,6 +313,7 @@ function ok(rest) {
       }
       me = name;
       joined = true;
+      rejoining = false;
       retry = 0;
       offlineLeft = parseInt((pending.match(/pending=(\d+)/) || [0, '0'])[1], 10);
       everyone();
@@ -374,6 +377,14 @@ function err(rest) {
   switch (head.cmd) {
     case 'JOIN': {
       if (joined) break;
+      if (rejoining && code === 'NAME_TAKEN') {
+        // Our old connection, not yet noticed as gone (it will be within
+        // two ping intervals): keep trying, with the same backoff.
+        setStatus('the old connection is still open; retrying…', true);
+        if (ws) ws.close();
+        break;
+      }
+      rejoining = false;
       $('join-error').textContent = text;
       const pw = $('password-row');
       if (code === 'AUTH_REQUIRED' || code === 'AUTH_FAILED') {
@@ -446,6 +457,7 @@ $('join-form').addEventListener('submit', (ev) => {
   if (/\s/.test(name)) { $('join-error').textContent = 'A name has no spaces.'; $('name').focus(); return; }
   wanted = { name, password };
   leaving = false;
+  rejoining = false;
   if (ws && ws.readyState === WebSocket.OPEN) join(); else if (!ws) connect();
 });
 
