@@ -297,11 +297,10 @@ impl Conn {
     pub fn queue(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
         if self.is_ws() {
             // Framed straight into the output: no copy in between.
-            let len = crate::web::ws::framed_len(bytes);
-            if self.unsent() + len > max_sendq {
+            let room = max_sendq.saturating_sub(self.unsent());
+            let Some(len) = crate::web::ws::frame_lines_within(bytes, room, |piece| self.out.push(piece)) else {
                 return false;
-            }
-            crate::web::ws::frame_lines_with(bytes, |piece| self.out.push(piece));
+            };
             self.queued_total += len as u64;
             return true;
         }

@@ -254,26 +254,60 @@ fn refusal(e: &Error) -> Close {
 /// per line, without the line end: `piece` is called with each frame's
 /// header, then its payload. Returns the frames' length in bytes.
 pub fn frame_lines_with(text: &[u8], mut piece: impl FnMut(&[u8])) -> usize {
-    let header = FrameHeader { opcode: OpCode::Data(Data::Text), ..FrameHeader::default() };
-    let mut total = 0;
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let mut buf = [0u8; 10];
-        let mut w = &mut buf[..];
-        // At most 10 bytes (no mask): it fits.
-        let _ = header.format(line.len() as u64, &mut w);
-        let n = 10 - w.len();
-        piece(&buf[..n]);
-        piece(line);
-        total += n + line.len();
+    // Nearly always one line (an event, a reply): found with one memchr.
+    if let Some(line) = single_line(text) {
+        return frame_one(line, &mut piece);
     }
-    total
+    text.split_inclusive(|&b| b == b'\n').map(|line| frame_one(strip_line_end(line), &mut piece)).sum()
+}
+
+/// `frame_lines_with` if the frames fit in `room` bytes; `None` (and
+/// nothing written) if not. One scan of the text in the usual case.
+pub fn frame_lines_within(text: &[u8], room: usize, mut piece: impl FnMut(&[u8])) -> Option<usize> {
+    if let Some(line) = single_line(text) {
+        if FrameHeader::default().len(line.len() as u64) + line.len() > room {
+            return None;
+        }
+        return Some(frame_one(line, &mut piece));
+    }
+    if framed_len(text) > room {
+        return None;
+    }
+    Some(frame_lines_with(text, piece))
 }
 
 /// The frames' length of `frame_lines_with`, without writing them.
 pub fn framed_len(text: &[u8]) -> usize {
-    frame_lines_with(text, |_| {})
+    let header = |len: usize| FrameHeader::default().len(len as u64);
+    match single_line(text) {
+        Some(line) => header(line.len()) + line.len(),
+        None => text.split_inclusive(|&b| b == b'\n').map(|l| strip_line_end(l).len()).map(|n| header(n) + n).sum(),
+    }
+}
+
+/// `text` without its line end, if it is one line.
+fn single_line(text: &[u8]) -> Option<&[u8]> {
+    let body = text.strip_suffix(b"\n")?;
+    // `contains` on bytes is a memchr.
+    (!body.contains(&b'\n')).then(|| body.strip_suffix(b"\r").unwrap_or(body))
+}
+
+fn strip_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// One line as one text frame: its header, then the line.
+fn frame_one(line: &[u8], piece: &mut impl FnMut(&[u8])) -> usize {
+    let header = FrameHeader { opcode: OpCode::Data(Data::Text), ..FrameHeader::default() };
+    let mut buf = [0u8; 10];
+    let mut w = &mut buf[..];
+    // At most 10 bytes (no mask): it fits.
+    let _ = header.format(line.len() as u64, &mut w);
+    let n = 10 - w.len();
+    piece(&buf[..n]);
+    piece(line);
+    n + line.len()
 }
 
 /// `frame_lines_with` into a new buffer.
@@ -452,6 +486,9 @@ mod tests {
         expected.extend_from_slice(&[0x81, 6]);
         expected.extend_from_slice(b"HELP a");
         assert_eq!(framed, expected);
+        assert_eq!(framed_len(b"OK WHO 2 alice bob\r\nHELP a\r\n"), expected.len());
+        assert_eq!(frame_lines(b"PONG\r\n"), [0x81, 4, b'P', b'O', b'N', b'G']);
+        assert_eq!(framed_len(b"PONG\r\n"), 6);
         let long = vec![b'x'; 300];
         let framed = frame_lines(&[&long[..], b"\r\n"].concat());
         assert_eq!(&framed[..4], &[0x81, 126, 1, 44]);
