@@ -199,8 +199,6 @@ struct Bench {
     padding: String,
     /// The read buffer, shared by every client.
     rbuf: Vec<u8>,
-    /// `--ws`: the lines of the frames just read.
-    wsbuf: Vec<u8>,
 }
 
 /// The shared read buffer's size: a read takes all a socket holds, mostly.
@@ -248,7 +246,6 @@ fn run(opts: Options) -> io::Result<String> {
         tally: Tally::default(),
         epoch: Instant::now(),
         rbuf: vec![0; READ_BUF],
-        wsbuf: Vec::new(),
     };
     let rss_before = bench.opts.pid.and_then(rss_kib);
     let start = Instant::now();
@@ -337,6 +334,28 @@ fn deliver(workload: Workload, c: &mut Client, tally: &mut Tally, p: parse::Payl
         tally.reordered += 1;
     }
     *last = (*last).max(p.seq);
+}
+
+/// One server line (without its line end) for client `c`.
+#[inline(always)]
+fn one_line(opts: &Options, c: &mut Client, tally: &mut Tally, line: &[u8], ascii: bool, now_us: u64) {
+    if !parse::readable(line, ascii) {
+        return;
+    }
+    // The hot case, a bench message in chatd's usual form, straight to
+    // its delivery (handing it through `Line` would cost a store and
+    // a reload of the payload a line).
+    if opts.proto == Proto::Chatd {
+        if let Some(p) = parse::chatd_delivery(line) {
+            deliver(opts.workload, c, tally, p, now_us);
+            return;
+        }
+    }
+    let event = match opts.proto {
+        Proto::Chatd => parse::chatd(line),
+        Proto::Irc => parse::irc(line),
+    };
+    on_line(opts.workload, c, tally, event, now_us);
 }
 
 /// What client `c` makes of one server line.
@@ -530,23 +549,7 @@ impl Bench {
             let line = &buf[start..start + len];
             start += len + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !parse::readable(line, ascii) {
-                continue;
-            }
-            // The hot case, a bench message in chatd's usual form, straight to
-            // its delivery (handing it through `Line` would cost a store and
-            // a reload of the payload a line).
-            if opts.proto == Proto::Chatd {
-                if let Some(p) = parse::chatd_delivery(line) {
-                    deliver(opts.workload, c, tally, p, now_us);
-                    continue;
-                }
-            }
-            let event = match opts.proto {
-                Proto::Chatd => parse::chatd(line),
-                Proto::Irc => parse::irc(line),
-            };
-            on_line(opts.workload, c, tally, event, now_us);
+            one_line(opts, c, tally, line, ascii, now_us);
         }
         start
     }
@@ -619,31 +622,25 @@ impl Bench {
             c.raw.drain(..end + 4);
             c.handshaken = true;
         }
-        // Server frames: unmasked, one text frame per line.
-        let mut text = std::mem::take(&mut self.wsbuf);
-        text.clear();
+        // Server frames: unmasked, one text frame per line, each handled
+        // where it lies.
+        let now = if self.opts.workload == Workload::Latency { self.now_us() } else { 0 };
+        let Bench { opts, clients, tally, .. } = self;
+        let c = &mut clients[i];
+        let mut raw = std::mem::take(&mut c.raw);
         let mut pos = 0;
-        while let Some((opcode, start, end)) = ws_frame_at(&c.raw[pos..]) {
-            let payload = &c.raw[pos + start..pos + end];
+        while let Some((opcode, start, end)) = ws_frame_at(&raw[pos..]) {
+            let payload = &raw[pos + start..pos + end];
             match opcode {
-                1 => {
-                    text.extend_from_slice(payload);
-                    text.push(b'\n');
-                }
+                1 => one_line(opts, c, tally, payload, payload.is_ascii(), now),
                 8 => c.closed = true,
-                9 => {
-                    let mut pong = Vec::new();
-                    ws_frame(0xA, payload, &mut pong);
-                    c.wire.extend_from_slice(&pong);
-                }
+                9 => ws_frame(0xA, payload, &mut c.wire),
                 _ => {}
             }
             pos += end;
         }
-        c.raw.drain(..pos);
-        let now = if self.opts.workload == Workload::Latency { self.now_us() } else { 0 };
-        self.lines(i, &text, now);
-        self.wsbuf = text;
+        raw.drain(..pos);
+        c.raw = raw;
         if !self.clients[i].wire.is_empty() {
             let _ = self.flush(i);
         }
