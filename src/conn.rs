@@ -324,6 +324,12 @@ impl Conn {
             // Framed per connection: a copy, as a short line is.
             return self.queue(line, max_sendq);
         }
+        self.queue_raw_shared(line, max_sendq)
+    }
+
+    /// `queue_raw` for bytes shared with other connections (not copied):
+    /// a line already framed for this transport.
+    pub fn queue_raw_shared(&mut self, line: &Shared, max_sendq: usize) -> bool {
         if self.unsent() + line.len() > max_sendq {
             return false;
         }
