@@ -352,7 +352,8 @@ function ok(rest) {
     }
     case 'ALL': {
       const n = (args.match(/delivered=(\d+)/) || [0, '0'])[1];
-      if (head && head.entry) setState(head.entry, n === '1' ? 'delivered to 1 person' : 'delivered to ' + n + ' people');
+      const to = n === '0' ? 'nobody else is here (it is in the history)' : n === '1' ? 'delivered to 1 person' : 'delivered to ' + n + ' people';
+      if (head && head.entry) setState(head.entry, to);
       break;
     }
     case 'REGISTER':
