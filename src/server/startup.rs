@@ -168,7 +168,12 @@ fn bind_http_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Ve
     for spec in &config.http_listen {
         for addr in crate::config::parse_addr(spec).map_err(StartError)? {
             match TcpListener::bind(addr) {
-                Ok(l) => listeners.push(Listener { socket: l, dialect: Dialect::Chatd, http: true }),
+                Ok(l) => {
+                    if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                        warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+                    }
+                    listeners.push(Listener { socket: l, dialect: Dialect::Chatd, http: true });
+                }
                 Err(e) if default => warnings.push(format!("web page not served on {addr}: {e}")),
                 Err(e) => return Err(StartError(format!("cannot serve the web page on {addr}: {e}"))),
             }
