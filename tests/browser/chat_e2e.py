@@ -202,6 +202,8 @@ def console_errors(entries, allowed=()):
 
 def main():
     binary, workdir, screenshot = sys.argv[1:4]
+    # `timeout` ends a hung run with SIGTERM: still stop chatd and the browsers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("[e2e] stopped by SIGTERM"))
     chatd = Chatd(binary, workdir)
     log(f"chatd on port {chatd.line_port}, page at {chatd.url}")
     drivers = []

@@ -345,3 +345,17 @@ fn a_websocket_that_never_joins_gets_err_timeout_then_close_4002() {
     assert_err(&lines[0], "TIMEOUT");
     assert_eq!(code, Some(CloseCode::from(4002)));
 }
+
+#[test]
+fn a_kicked_browser_gets_the_notice_then_close_4001() {
+    let mut s = Operated::start(Via::Socket);
+    let web = s.http_addr();
+    let mut nc = s.join("bob");
+    let mut ws = WsClient::join(web, "alice");
+    assert_eq!(nc.event(), "JOINED <ts> alice");
+    assert_eq!(s.console("KICK alice spam"), ["OK KICK alice"]);
+    let (lines, code) = ws.close_code();
+    assert_eq!(lines.iter().map(|l| mask_ts(l)).collect::<Vec<_>>(), ["NOTICE <ts> you were kicked: spam"]);
+    assert_eq!(code, Some(CloseCode::from(4001)));
+    assert_eq!(nc.event(), "LEFT <ts> alice kicked: spam");
+}
