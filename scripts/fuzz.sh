@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets in fuzz/ (framing, command, irc_line) for a bounded time
+# Runs the cargo-fuzz targets in fuzz/ (framing, command, irc_line, http_head) for a bounded time
 # each and reports how many inputs each tried and what it found.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (SECONDS: default 60, 1 to 3600)
@@ -24,7 +24,7 @@ seconds=${1:-60}
     || die "SECONDS must be a whole number from 1 to 3600, not '$seconds'"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(framing command irc_line)
+((${#targets[@]})) || targets=(framing command irc_line http_head)
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
     export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

@@ -58,6 +58,15 @@ pub struct Config {
     pub irc_server_name: String,
     /// The IRC channel that is chatd's one room.
     pub irc_channel: String,
+    /// Addresses serving the browser client (the page and its WebSocket,
+    /// docs/web.md); empty: none.
+    pub http_listen: Vec<String>,
+    /// Origins besides the page's own allowed to open the WebSocket
+    /// (exact, e.g. `https://chat.example.org` behind a TLS proxy).
+    pub http_origins: Vec<String>,
+    /// Seconds a WebSocket may be quiet before chatd pings it; after two
+    /// such intervals without a byte it is closed ("ping timeout"). 0: off.
+    pub ws_ping_interval: u64,
 }
 
 /// The default IRC listeners: loopback only, IRC's port. If the port is
@@ -66,6 +75,11 @@ pub const DEFAULT_IRC_LISTEN: [&str; 2] = ["127.0.0.1:6667", "[::1]:6667"];
 
 /// The default listeners: loopback only, both address families.
 pub const DEFAULT_LISTEN: [&str; 2] = ["127.0.0.1:5000", "[::1]:5000"];
+
+/// The default browser-client listeners: loopback only, next to the line
+/// protocol's port. If one cannot be bound (the port is taken), chatd warns
+/// and runs without it; a configured address that cannot be bound is an error.
+pub const DEFAULT_HTTP_LISTEN: [&str; 2] = ["127.0.0.1:5080", "[::1]:5080"];
 
 /// 64 MiB of WAL: a few seconds of the heaviest write load, so checkpoints
 /// are not constant, and small next to any disk chatd runs on.
@@ -100,6 +114,9 @@ impl Default for Config {
             irc_listen: DEFAULT_IRC_LISTEN.iter().map(|s| s.to_string()).collect(),
             irc_server_name: crate::irc::DEFAULT_SERVER_NAME.to_string(),
             irc_channel: crate::irc::DEFAULT_CHANNEL.to_string(),
+            http_listen: DEFAULT_HTTP_LISTEN.iter().map(|s| s.to_string()).collect(),
+            http_origins: Vec::new(),
+            ws_ping_interval: 30,
         }
     }
 }
@@ -113,9 +130,9 @@ pub enum Action {
     Version(String),
 }
 
-const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--irc-listen ADDR]... [--tls-listen ADDR]... \
-                     [--irc-tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] [-d PATH] [--admin-socket PATH] \
-                     [-h] [-V]";
+const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--http ADDR]... [--irc-listen ADDR]... \
+                     [--tls-listen ADDR]... [--irc-tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] [-d PATH] \
+                     [--admin-socket PATH] [-h] [-V]";
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -124,6 +141,12 @@ fn options() -> getopts::Options {
         "l",
         "listen",
         "listen on ADDR (repeatable; replaces the defaults 127.0.0.1:5000 and [::1]:5000)",
+        "ADDR",
+    );
+    o.optmulti(
+        "",
+        "http",
+        "serve the browser client on ADDR (repeatable; replaces the defaults 127.0.0.1:5080 and [::1]:5080; 'off': none)",
         "ADDR",
     );
     o.optmulti(
@@ -188,6 +211,10 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
     if let Some(key) = m.opt_str("tls-key") {
         config.tls_key = Some(PathBuf::from(key));
     }
+    let http = m.opt_strs("http");
+    if !http.is_empty() {
+        config.http_listen = http.into_iter().filter(|a| a != "off").collect();
+    }
     if let Some(db) = m.opt_str("d") {
         config.db = PathBuf::from(db);
     }
@@ -248,7 +275,8 @@ impl Config {
         if self.listen.is_empty() {
             return Err("listen: at least one address is needed".into());
         }
-        for addr in self.listen.iter().chain(&self.irc_listen).chain(&self.tls_listen).chain(&self.irc_tls_listen) {
+        let all = [&self.listen, &self.irc_listen, &self.http_listen, &self.tls_listen, &self.irc_tls_listen];
+        for addr in all.into_iter().flatten() {
             parse_addr(addr)?;
         }
         if self.wants_tls() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
@@ -361,6 +389,9 @@ history_on_join = 0
 max_unlogged = 10000
 max_unlogged_bytes = 16777216
 wal_limit = 67108864
+http_listen = ["127.0.0.1:5080", "[::1]:5080"]
+http_origins = []
+ws_ping_interval = 30
 "#;
         assert_eq!(from_toml(text).unwrap(), Config::default());
         // And the shipped file says the same.
@@ -378,6 +409,15 @@ wal_limit = 67108864
         let c = run(&["-l", "127.0.0.1:7000", "--listen", "[::1]:7001", "-d", "x.db"]);
         assert_eq!(c.listen, vec!["127.0.0.1:7000", "[::1]:7001"]);
         assert_eq!(c.db, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn http_flags_replace_the_defaults_and_off_turns_them_off() {
+        assert_eq!(run(&[]).http_listen, vec!["127.0.0.1:5080", "[::1]:5080"]);
+        let c = run(&["--http", "127.0.0.1:8080", "--http", "[::1]:8081"]);
+        assert_eq!(c.http_listen, vec!["127.0.0.1:8080", "[::1]:8081"]);
+        assert!(run(&["--http", "off"]).http_listen.is_empty());
+        assert!(from_args(&args(&["--http", "nonsense"])).unwrap_err().contains("nonsense"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use crate::session::Session;
 use crate::tls::TlsStream;
+use crate::web::ws::WsStream;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
@@ -35,6 +36,10 @@ pub const READ_PER_PASS: usize = 64 * 1024;
 pub enum Transport {
     Tcp(TcpStream),
     Tls(Box<TlsStream>),
+    /// A WebSocket upgraded from an `http_listen` connection (`web/ws.rs`):
+    /// its frames are written straight into the connection's output, so
+    /// what the socket has not had acknowledged is all there is to count.
+    Ws(Box<WsStream>),
 }
 
 impl Transport {
@@ -43,6 +48,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => registry.register(s, token, interest),
             Transport::Tls(t) => registry.register(&mut t.tcp, token, interest),
+            Transport::Ws(w) => registry.register(&mut w.sock, token, interest),
         }
     }
 
@@ -56,6 +62,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => registry.reregister(s, token, interest),
             Transport::Tls(t) => registry.reregister(&mut t.tcp, token, interest),
+            Transport::Ws(w) => registry.reregister(&mut w.sock, token, interest),
         }
     }
 
@@ -67,6 +74,7 @@ impl Transport {
                 t.close_notify();
                 &mut t.tcp
             }
+            Transport::Ws(w) => &mut w.sock,
         };
         let _ = registry.deregister(tcp);
         let _ = tcp.shutdown(std::net::Shutdown::Both);
@@ -77,6 +85,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => crate::os::unacked_bytes(s),
             Transport::Tls(t) => t.unacked(),
+            Transport::Ws(w) => crate::os::unacked_bytes(&w.sock),
         }
     }
 
@@ -84,7 +93,7 @@ impl Transport {
     /// records): counted as unsent.
     pub fn pending(&self) -> usize {
         match self {
-            Transport::Tcp(_) => 0,
+            Transport::Tcp(_) | Transport::Ws(_) => 0,
             Transport::Tls(t) => t.pending(),
         }
     }
@@ -92,7 +101,7 @@ impl Transport {
     /// Writes what the transport itself holds; `WouldBlock` if some is left.
     pub fn send_pending(&mut self) -> io::Result<()> {
         match self {
-            Transport::Tcp(_) => Ok(()),
+            Transport::Tcp(_) | Transport::Ws(_) => Ok(()),
             Transport::Tls(t) => t.send_pending(),
         }
     }
@@ -108,6 +117,7 @@ impl Read for Transport {
         match self {
             Transport::Tcp(s) => s.read(buf),
             Transport::Tls(t) => t.read(buf),
+            Transport::Ws(w) => w.read_raw(buf),
         }
     }
 }
@@ -117,6 +127,7 @@ impl Write for Transport {
         match self {
             Transport::Tcp(s) => s.write(buf),
             Transport::Tls(t) => t.write(buf),
+            Transport::Ws(w) => w.sock.write(buf),
         }
     }
 
@@ -124,6 +135,7 @@ impl Write for Transport {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
+            Transport::Ws(w) => w.sock.write_vectored(bufs),
         }
     }
 
@@ -168,6 +180,13 @@ pub enum Close {
     AuthFailures,
     /// KICK from the console, with the operator's reason.
     Kicked(Option<String>),
+    /// A WebSocket peer sent its Close (or vanished): replies to its last
+    /// lines are sent, but, unlike a half-closed TCP peer, no more stored
+    /// messages: a browser drops what arrives after its Close.
+    WsClosed,
+    /// A WebSocket peer sent a frame chatd refuses, or stopped answering
+    /// pings: the close code and the reason shown to others.
+    WsError(u16, &'static str),
 }
 
 impl Close {
@@ -187,6 +206,8 @@ impl Close {
             Close::SendqExceeded => "sendq exceeded",
             Close::Timeout => "join timeout",
             Close::AuthFailures => "too many failed passwords",
+            Close::WsClosed => "connection closed",
+            Close::WsError(_, reason) => reason,
         }
     }
 
@@ -304,9 +325,30 @@ impl Conn {
         self.out.len() + self.transport.pending()
     }
 
-    /// Appends output; false (and nothing appended) if that would pass
+    /// Whether this connection is a WebSocket.
+    pub fn is_ws(&self) -> bool {
+        matches!(self.transport, Transport::Ws(_))
+    }
+
+    /// Appends server lines (each ending in CRLF), framed for the
+    /// transport; false (and nothing appended) if that would pass
     /// `max_sendq` bytes of unsent output.
     pub fn queue(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
+        if self.is_ws() {
+            // Framed straight into the output: no copy in between.
+            let room = max_sendq.saturating_sub(self.unsent());
+            let Some(len) = crate::web::ws::frame_lines_within(bytes, room, |piece| self.out.push(piece)) else {
+                return false;
+            };
+            self.queued_total += len as u64;
+            return true;
+        }
+        self.queue_raw(bytes, max_sendq)
+    }
+
+    /// `queue` for bytes that go out as they are (telnet answers,
+    /// WebSocket control frames and the upgrade response).
+    pub fn queue_raw(&mut self, bytes: &[u8], max_sendq: usize) -> bool {
         if self.unsent() + bytes.len() > max_sendq {
             return false;
         }
@@ -317,6 +359,16 @@ impl Conn {
 
     /// `queue` for a line shared with other connections (not copied).
     pub fn queue_shared(&mut self, line: &Shared, max_sendq: usize) -> bool {
+        if self.is_ws() {
+            // Framed per connection: a copy, as a short line is.
+            return self.queue(line, max_sendq);
+        }
+        self.queue_raw_shared(line, max_sendq)
+    }
+
+    /// `queue_raw` for bytes shared with other connections (not copied):
+    /// a line already framed for this transport.
+    pub fn queue_raw_shared(&mut self, line: &Shared, max_sendq: usize) -> bool {
         if self.unsent() + line.len() > max_sendq {
             return false;
         }
@@ -408,11 +460,19 @@ impl Conn {
                             && !self.transport.is_tls()
                             && is_tls_handshake(&scratch[..n])
                         {
-                            let e = "a TLS handshake on a port without TLS (connect to a tls_listen port)";
+                            let e = "a TLS handshake on a port without TLS (connect to a TLS port)";
                             return Input::Failed(io::Error::new(io::ErrorKind::InvalidData, e));
                         }
-                        self.inbuf.extend_from_slice(&scratch[..n]);
                         *read += n;
+                        match &mut self.transport {
+                            Transport::Tcp(_) | Transport::Tls(_) => self.inbuf.extend_from_slice(&scratch[..n]),
+                            Transport::Ws(w) => {
+                                w.feed(&scratch[..n], &mut self.inbuf);
+                                // Its Close, or a frame it refused: what was
+                                // decoded before still runs, then it ends.
+                                self.eof |= w.ended.is_some();
+                            }
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.readable = false;
@@ -441,8 +501,35 @@ impl Conn {
 
     /// Answers to the peer's telnet negotiation found while decoding, if
     /// any: bytes for the peer that are not a text line.
+    /// For a WebSocket, the pongs it owes (raw frames, not text lines).
     pub fn take_telnet_replies(&mut self) -> Option<Vec<u8>> {
+        if let Transport::Ws(w) = &mut self.transport {
+            return w.take_control();
+        }
         self.decoder.has_replies().then(|| self.decoder.take_replies())
+    }
+
+    /// Why the peer's input ended, once [`Input::Eof`] said it did.
+    pub fn end_reason(&self) -> Close {
+        match &self.transport {
+            Transport::Tcp(_) | Transport::Tls(_) => Close::Closed,
+            Transport::Ws(w) => w.ended.clone().unwrap_or(Close::WsClosed),
+        }
+    }
+
+    /// The transport's last words before the socket is closed: a
+    /// WebSocket's Close frame (`None`: the server is shutting down),
+    /// written best effort after all other output.
+    /// Not after unsent output: the stream may have stopped mid-frame.
+    pub fn say_goodbye(&mut self, why: Option<&Close>) {
+        if !self.out.is_empty() {
+            return;
+        }
+        if let Transport::Ws(w) = &mut self.transport {
+            if let Some(frame) = crate::web::ws::close_frame(why) {
+                let _ = w.sock.write(&frame);
+            }
+        }
     }
 }
 

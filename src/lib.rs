@@ -28,6 +28,8 @@
 //! - [`irc`]: the IRC dialect: its line parser and renderer (its commands
 //!   are `handlers/irc.rs`; docs/irc.md)
 //! - [`outbuf`]: a connection's unsent output, long broadcast lines shared
+//! - [`web`]: the browser client: HTTP request heads, the embedded page,
+//!   the WebSocket transport under the line protocol
 //!
 //! The nouns under it: [`message`] (Message, Event: no SQL, no wire text).
 //! Beside the flow: [`config`] (defaults, TOML, flags), [`console`] (the
@@ -64,3 +66,4 @@ pub mod store;
 pub mod systemd;
 pub mod text;
 pub mod tls;
+pub mod web;

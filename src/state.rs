@@ -21,6 +21,7 @@ use crate::names;
 use crate::outbuf::{Shared, SHARE_FROM};
 use crate::reply::Reply;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Where a user is, as presence knows it.
@@ -54,6 +55,9 @@ pub struct State {
     pub queued_lines: u64,
     /// The formatted timestamp of the current second.
     ts_cache: (u64, String),
+    /// The last line fanned out, framed for WebSocket connections: a
+    /// broadcast is framed once, not once per browser (`send_line`).
+    ws_framed: Option<(Shared, Shared)>,
 }
 
 impl State {
@@ -70,6 +74,7 @@ impl State {
             delivering: Vec::new(),
             queued_lines: 0,
             ts_cache: (u64::MAX, String::new()),
+            ws_framed: None,
         }
     }
 
@@ -108,6 +113,12 @@ impl State {
     /// `send` for bytes that are not a text line (telnet answers).
     pub fn send_bytes(&mut self, key: usize, bytes: &[u8]) {
         self.send_with(key, |conn, max| conn.queue(bytes, max));
+    }
+
+    /// `send` for bytes that go to the socket as they are, whatever the
+    /// transport (telnet answers, WebSocket pongs and pings).
+    pub fn send_raw(&mut self, key: usize, bytes: &[u8]) {
+        self.send_with(key, |conn, max| conn.queue_raw(bytes, max));
     }
 
     /// `send` for a line shared with other connections (not copied).
@@ -273,6 +284,20 @@ impl State {
     /// Queues a rendered line: shared with the other recipients when long,
     /// copied when short (cheaper than counting references).
     fn send_line(&mut self, key: usize, line: &Shared) {
+        if self.conns.get(key).is_some_and(Conn::is_ws) {
+            // Framed once per line, however many browsers it goes to.
+            let (source, framed) = match self.ws_framed.take() {
+                Some((source, framed)) if Arc::ptr_eq(&source, line) => (source, framed),
+                _ => (Arc::clone(line), Shared::from(crate::web::ws::frame_lines(line))),
+            };
+            if framed.len() >= SHARE_FROM {
+                self.send_with(key, |conn, max| conn.queue_raw_shared(&framed, max));
+            } else {
+                self.send_with(key, |conn, max| conn.queue_raw(&framed, max));
+            }
+            self.ws_framed = Some((source, framed));
+            return;
+        }
         if line.len() >= SHARE_FROM {
             self.send_shared(key, line);
         } else {

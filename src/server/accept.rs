@@ -37,7 +37,17 @@ impl Server {
                     return;
                 }
             };
-            self.add_conn(sock, peer, dialect, tls);
+            let transport = match (tls, &self.tls) {
+                (true, Some(config)) => match config.accept(sock) {
+                    Ok(stream) => Transport::Tls(Box::new(stream)),
+                    Err(e) => {
+                        log::warn!("{peer}: cannot start TLS: {e}");
+                        continue;
+                    }
+                },
+                _ => Transport::Tcp(sock),
+            };
+            self.add_conn(transport, peer, dialect, &[]);
         }
     }
 
@@ -45,20 +55,31 @@ impl Server {
     pub(super) fn retry_accept(&mut self) {
         self.accept_paused = false;
         for i in 0..self.listeners.len() {
-            self.accept(i);
+            if self.listeners[i].http {
+                self.accept_http(i);
+            } else {
+                self.accept(i);
+            }
         }
     }
 
-    /// A new client connection: registered, greeted with HELLO, and given
-    /// join_timeout to JOIN.
-    fn add_conn(&mut self, mut sock: TcpStream, peer: SocketAddr, dialect: Dialect, tls: bool) {
+    /// A new client connection: registered, sent `preface` (a WebSocket's
+    /// upgrade response) then greeted with HELLO, and given join_timeout to
+    /// JOIN.
+    pub(super) fn add_conn(&mut self, mut transport: Transport, peer: SocketAddr, dialect: Dialect, preface: &[u8]) {
+        let tls = transport.is_tls();
+        let sock = match &mut transport {
+            Transport::Tcp(s) => s,
+            Transport::Tls(t) => &mut t.tcp,
+            Transport::Ws(w) => &mut w.sock,
+        };
         if self.state.conns.len() >= self.max_clients {
             if tls {
                 // No handshake for a refused connection: it just closes.
                 log::warn!("{peer}: refused, server full");
                 let _ = sock.shutdown(std::net::Shutdown::Both);
             } else {
-                refuse_full(&mut sock, peer, dialect);
+                refuse_full(sock, peer, dialect);
             }
             return;
         }
@@ -67,23 +88,13 @@ impl Server {
             log::debug!("{peer}: set_nodelay: {e}");
         }
         // So a peer that vanished without a FIN is noticed.
-        if let Err(e) = crate::os::set_keepalive(&sock) {
+        if let Err(e) = crate::os::set_keepalive(sock) {
             log::debug!("{peer}: keepalive: {e}");
         }
         let id = self.next_id;
         self.next_id += 1;
         let entry = self.state.conns.vacant_entry();
         let key = entry.key();
-        let mut transport = match (tls, &self.tls) {
-            (true, Some(config)) => match config.accept(sock) {
-                Ok(stream) => Transport::Tls(Box::new(stream)),
-                Err(e) => {
-                    log::warn!("#{id} {peer}: cannot start TLS: {e}");
-                    return;
-                }
-            },
-            _ => Transport::Tcp(sock),
-        };
         if let Err(e) = transport.register(self.poll.registry(), Source::Client(key).token(), Interest::READABLE) {
             log::warn!("#{id} {peer}: cannot register: {e}");
             return;
@@ -96,12 +107,15 @@ impl Server {
             dialect.max_line(self.config.max_line),
             self.config.flood_burst,
         ));
-        log::info!("{}: connected", conn.label());
+        log::info!("{}: connected{}", conn.label(), if conn.is_ws() { " (WebSocket)" } else { "" });
         let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));
         // Bytes may already be waiting; reading finds out.
         conn.readable = true;
         self.schedule_run(key);
+        if !preface.is_empty() {
+            self.state.send_raw(key, preface);
+        }
         if let Some(greeting) = dialect.greeting() {
             self.state.send(key, &greeting);
         }

@@ -40,6 +40,7 @@ mod shutdown;
 mod startup;
 mod timers;
 mod tokens;
+mod web;
 
 pub use startup::StartError;
 
@@ -102,6 +103,9 @@ struct Listener {
     dialect: Dialect,
     /// Connections speak TLS first (`tls_listen`).
     tls: bool,
+    /// An `http_listen` listener: its connections start as HTTP requests
+    /// (`web.rs`), and those upgraded to a WebSocket speak `dialect`.
+    http: bool,
 }
 
 /// A running server.
@@ -156,12 +160,18 @@ pub struct Server {
     /// this pass's output waits for more to share its writes (FLUSH_LINGER).
     last_fanout: Instant,
     linger_until: Option<Instant>,
+    /// HTTP connections not yet answered or upgraded (`web.rs`), and their
+    /// deadlines for a complete request: (deadline, key, id).
+    http_conns: slab::Slab<web::HttpConn>,
+    http_deadlines: VecDeque<(Instant, usize, u64)>,
+    /// When the WebSockets are next looked at for pings.
+    next_ping: Option<Instant>,
 }
 
 impl Server {
     /// The addresses actually bound (port 0 resolved).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.socket.local_addr().ok()).collect()
+        self.listeners.iter().filter(|l| !l.http).filter_map(|l| l.socket.local_addr().ok()).collect()
     }
 
     /// Serves until EXIT, SIGTERM or SIGINT (then shuts down cleanly and
@@ -186,12 +196,16 @@ impl Server {
                     }
                     Source::Signals => self.on_signals(),
                     Source::AdminListener => self.accept_admin(),
+                    Source::Listener(i) if self.listeners.get(i).is_some_and(|l| l.http) => self.accept_http(i),
                     Source::Listener(i) => self.accept(i),
+                    Source::Http(key) => self.http_ready(key),
                     Source::Admin(key) => self.admin_ready(key),
                     Source::Client(key) => self.conn_ready(key, event),
                 }
             }
             self.expire_joins();
+            self.expire_http();
+            self.ping_websockets();
             self.release_throttled();
             self.run_pass();
             if self.linger() {
@@ -249,6 +263,14 @@ impl Server {
             log::warn!("{w}");
         }
         for l in &self.listeners {
+            if l.http {
+                // Not "listening on": scripts and the tests read that line
+                // for the line protocol's address.
+                if let Ok(addr) = l.socket.local_addr() {
+                    log::info!("web page at http://{addr}/");
+                }
+                continue;
+            }
             match (l.socket.local_addr(), l.dialect) {
                 (Ok(addr), dialect) if l.tls => log::info!("TLS listener on {addr} ({})", dialect.name()),
                 // Operators' scripts and the tests read this line as it is.

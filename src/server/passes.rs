@@ -60,8 +60,9 @@ impl Server {
             }
             let input = conn.next_frame(&mut self.scratch, &mut read, self.config.flood_rate, self.config.flood_burst);
             if let Some(answers) = conn.take_telnet_replies() {
-                // Telnet negotiation bytes are not text; they bypass reply.rs.
-                self.state.send_bytes(key, &answers);
+                // Telnet negotiation bytes and WebSocket pongs are not
+                // text; they bypass reply.rs and the framing.
+                self.state.send_raw(key, &answers);
                 if self.state.conns.get(key).is_none_or(|c| c.closing.is_some()) {
                     return false; // sendq exceeded by the answers
                 }
@@ -90,7 +91,8 @@ impl Server {
                     if let Some(frame) = last {
                         self.handle(key, frame);
                     }
-                    self.state.close(key, Close::Closed);
+                    let why = self.state.conns.get(key).map_or(Close::Closed, |c| c.end_reason());
+                    self.state.close(key, why);
                     return false;
                 }
                 Input::Failed(e) => {
@@ -280,6 +282,7 @@ impl Server {
                 continue;
             }
             let mut conn = self.state.conns.remove(key);
+            conn.say_goodbye(Some(&why));
             conn.transport.close(self.poll.registry());
             log::info!("{label}: closed ({})", describe(&why));
         }

@@ -65,6 +65,9 @@ impl Server {
         for key in self.state.conns.iter().map(|(k, _)| k).collect::<Vec<_>>() {
             // Everyone is leaving: no LEFT to anyone.
             crate::handlers::end_session(&mut self.state, &mut self.store, key, None);
+            if let Some(conn) = self.state.conns.get_mut(key) {
+                conn.say_goodbye(None);
+            }
         }
         if let Commit::Failed(e) = self.store.commit_final(self.state.clocks_mut()) {
             log::error!("shutdown: last commit failed: {}", e.0);

@@ -42,6 +42,7 @@ impl Server {
             Some(fds) => activated_listeners(fds.map_err(StartError)?, &mut warnings)?,
             None => bind_listeners(&config, &mut warnings)?,
         };
+        listeners.extend(bind_http_listeners(&config, &mut warnings)?);
         if listeners.len() > MAX_LISTENERS {
             return Err(StartError(format!(
                 "{} listening sockets: chatd serves at most {MAX_LISTENERS}",
@@ -111,6 +112,9 @@ impl Server {
             last_trim: Instant::now(),
             last_fanout: Instant::now(),
             linger_until: None,
+            http_conns: slab::Slab::new(),
+            http_deadlines: VecDeque::new(),
+            next_ping: None,
         })
     }
 }
@@ -155,7 +159,7 @@ fn bind_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Lis
                         if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
                             warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
                         }
-                        listeners.push(Listener { socket: l, dialect, tls });
+                        listeners.push(Listener { socket: l, dialect, tls, http: false });
                     }
                     // A machine without IPv6 still runs on the default listeners.
                     Err(e) if defaults && addr.is_ipv6() && crate::os::is_no_ipv6(&e) => {
@@ -183,7 +187,7 @@ fn bind_irc(config: &Config, listeners: &mut Vec<Listener>, warnings: &mut Vec<S
     for spec in &config.irc_listen {
         for addr in crate::config::parse_addr(spec).map_err(StartError)? {
             match TcpListener::bind(addr) {
-                Ok(l) => listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: false }),
+                Ok(l) => listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: false, http: false }),
                 Err(e) if default_irc => {
                     warnings.push(format!(
                         "IRC listener {addr} not available ({e}); continuing without it (see irc_listen)"
@@ -198,10 +202,33 @@ fn bind_irc(config: &Config, listeners: &mut Vec<Listener>, warnings: &mut Vec<S
         for addr in crate::config::parse_addr(spec).map_err(StartError)? {
             let l = TcpListener::bind(addr)
                 .map_err(|e| StartError(format!("cannot listen for IRC over TLS on {addr}: {e}")))?;
-            listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: true });
+            listeners.push(Listener { socket: l, dialect: Dialect::Irc, tls: true, http: false });
         }
     }
     Ok(())
+}
+
+/// Binds the browser client's addresses (`http_listen`). The default ones
+/// are a convenience: one that cannot be bound (the port is taken, no
+/// IPv6) is a warning, not a reason to refuse to start.
+fn bind_http_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Listener>, StartError> {
+    let mut listeners = Vec::new();
+    let default = config.http_listen == crate::config::DEFAULT_HTTP_LISTEN;
+    for spec in &config.http_listen {
+        for addr in crate::config::parse_addr(spec).map_err(StartError)? {
+            match TcpListener::bind(addr) {
+                Ok(l) => {
+                    if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                        warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+                    }
+                    listeners.push(Listener { socket: l, dialect: Dialect::Chatd, tls: false, http: true });
+                }
+                Err(e) if default => warnings.push(format!("web page not served on {addr}: {e}")),
+                Err(e) => return Err(StartError(format!("cannot serve the web page on {addr}: {e}"))),
+            }
+        }
+    }
+    Ok(listeners)
 }
 
 /// Takes the listening sockets systemd passed (socket activation); they
@@ -217,7 +244,7 @@ fn activated_listeners(
     fds.into_iter()
         .map(|l| {
             l.set_nonblocking(true).map_err(|e| StartError(format!("passed socket is not usable: {e}")))?;
-            Ok(Listener { socket: TcpListener::from_std(l), dialect: Dialect::Chatd, tls: false })
+            Ok(Listener { socket: TcpListener::from_std(l), dialect: Dialect::Chatd, tls: false, http: false })
         })
         .collect()
 }

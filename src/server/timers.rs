@@ -30,7 +30,8 @@ impl Server {
             (self.accept_paused || !self.draining.is_empty()).then(|| Instant::now() + Duration::from_millis(50));
         let store = self.store.retry_at(self.state.clocks());
         let delivery = (!self.state.delivering.is_empty()).then_some(self.delivery_poll.0);
-        let next = [join, flood, watchdog, soon, store, delivery].into_iter().flatten().min();
+        let web = [self.http_deadline(), self.next_ping];
+        let next = [join, flood, watchdog, soon, store, delivery].into_iter().chain(web).flatten().min();
         // Round up so the timer has passed when poll returns.
         next.map(|when| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }

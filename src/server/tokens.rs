@@ -3,12 +3,14 @@
 //! on ranges of numbers.
 //!
 //! Client connections are slab keys from 0; admin-socket connections are
-//! slab keys from `ADMIN_BASE`; listeners and the fixed sources sit at the
+//! slab keys from `ADMIN_BASE`; HTTP connections not yet upgraded (or
+//! answered) are slab keys from `HTTP_BASE`; listeners and the fixed sources sit at the
 //! top of the range.
 
 use mio::Token;
 
 const ADMIN_BASE: usize = usize::MAX / 2;
+const HTTP_BASE: usize = usize::MAX / 4 * 3;
 const LISTENER_BASE: usize = usize::MAX - 64;
 /// Most listeners (their tokens sit between `LISTENER_BASE` and the fixed ones).
 pub const MAX_LISTENERS: usize = 60;
@@ -30,6 +32,8 @@ pub enum Source {
     Listener(usize),
     /// An admin-socket connection (its slab key).
     Admin(usize),
+    /// An HTTP connection reading its request head or writing its answer.
+    Http(usize),
     /// A client connection (its slab key in `State::conns`).
     Client(usize),
 }
@@ -42,6 +46,7 @@ impl Source {
             SIGNALS => Source::Signals,
             ADMIN_LISTENER => Source::AdminListener,
             Token(t) if t >= LISTENER_BASE => Source::Listener(t - LISTENER_BASE),
+            Token(t) if t >= HTTP_BASE => Source::Http(t - HTTP_BASE),
             Token(t) if t >= ADMIN_BASE => Source::Admin(t - ADMIN_BASE),
             Token(t) => Source::Client(t),
         }
@@ -55,6 +60,7 @@ impl Source {
             Source::AdminListener => ADMIN_LISTENER,
             Source::Listener(i) => Token(LISTENER_BASE + i),
             Source::Admin(key) => Token(ADMIN_BASE + key),
+            Source::Http(key) => Token(HTTP_BASE + key),
             Source::Client(key) => Token(key),
         }
     }
@@ -74,6 +80,8 @@ mod tests {
             Source::Listener(MAX_LISTENERS - 1),
             Source::Admin(0),
             Source::Admin(7),
+            Source::Http(0),
+            Source::Http(99),
             Source::Client(0),
             Source::Client(12345),
         ] {

@@ -6,9 +6,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn bench(s: &Server, args: &[&str]) -> String {
+    bench_at(s.addr, args)
+}
+
+fn bench_at(addr: std::net::SocketAddr, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
         .arg("-a")
-        .arg(s.addr.to_string())
+        .arg(addr.to_string())
         .args(["-t", "60"])
         .args(args)
         .output()
@@ -37,6 +41,20 @@ fn idle_run_reaches_every_client_with_one_broadcast() {
     let line = bench(&s, &["-c", "50", "--seconds", "0.2", "idle"]);
     assert_eq!(field(&line, "joined="), "50", "{line}");
     assert_eq!(field(&line, "broadcast_reached="), "49/49", "{line}");
+}
+
+#[test]
+fn websocket_runs_deliver_every_message_once_in_order() {
+    let s = Server::start_conf(&no_flood(""));
+    let web = s.http_addr();
+    let line = bench_at(web, &["--ws", "-c", "5", "-m", "20", "-s", "300", "broadcast"]);
+    assert_eq!(field(&line, "deliveries="), "400", "{line}");
+    for key in ["lost=", "dup=", "reordered=", "errors="] {
+        assert_eq!(field(&line, key), "0", "{key} in {line}");
+    }
+    let line = bench_at(web, &["--ws", "-c", "30", "--seconds", "0.2", "idle"]);
+    assert_eq!(field(&line, "joined="), "30", "{line}");
+    assert_eq!(field(&line, "broadcast_reached="), "29/29", "{line}");
 }
 
 #[test]

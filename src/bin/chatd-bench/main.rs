@@ -20,6 +20,11 @@
 //! 127.0.0.2 .. 127.0.0.(K+1) (bound before connect): loopback has about
 //! 28 000 ephemeral ports per source address, so 50 000 clients need 2 or more.
 //!
+//! With `--ws`, `--addr` is chatd's `http_listen` address and every client
+//! speaks chatd's protocol over a WebSocket (`/ws`, one line per text
+//! message), as the browser page does: W1 and W3 then compare the
+//! WebSocket transport with plain TCP.
+//!
 //! `relay` is not a workload but a server: a bare mio relay (no parsing
 //! beyond the commands the workloads use, no storage) on `--addr`, to show
 //! the load generator's own ceiling (see relay.rs).
@@ -75,6 +80,8 @@ struct Options {
     timeout: Duration,
     /// Source addresses to spread the connections over (0: the kernel's choice).
     sources: usize,
+    /// Over a WebSocket (`--ws`).
+    ws: bool,
 }
 
 fn usage() -> String {
@@ -89,6 +96,11 @@ fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
     o.optopt("a", "addr", "server address (loopback; relay: listen there), default 127.0.0.1:5000", "ADDR");
     o.optflag("", "irc", "speak IRC (NICK/USER, JOIN #bench but not when idle, PRIVMSG #bench) instead of chatd");
+    o.optflag(
+        "",
+        "ws",
+        "connect over WebSocket: --addr is chatd's http_listen address (the browser client's transport)",
+    );
     o.optopt("c", "clients", "connections (default 100)", "N");
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
     o.optopt("s", "size", "message text size in bytes (default 64)", "BYTES");
@@ -149,12 +161,16 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         pid: m.opt_str("pid").map(|p| p.parse()).transpose().map_err(|_| "--pid: not a number".to_string())?,
         timeout: Duration::from_secs_f64(num(&m, "timeout", 300.0)?),
         sources: num(&m, "sources", 0)?,
+        ws: m.opt_present("ws"),
     };
     if opts.sources > 250 {
         return Err("--sources must be 0..250".into());
     }
     if opts.sources > 0 && !opts.addr.is_ipv4() {
         return Err("--sources needs an IPv4 --addr (the sources are 127.0.0.2 and on)".into());
+    }
+    if opts.ws && opts.proto == Proto::Irc {
+        return Err("--ws speaks chatd's protocol, not IRC".into());
     }
     if opts.clients == 0 || opts.clients > 60_000 {
         return Err("--clients must be 1..60000".into());
@@ -184,6 +200,11 @@ struct Client {
     joins_seen: usize,
     /// Next send time (latency workload).
     next_send: Instant,
+    /// `--ws`: the upgrade is answered; frame bytes read and not yet
+    /// decoded; bytes to write (lines from `out`, framed).
+    handshaken: bool,
+    raw: Vec<u8>,
+    wire: Vec<u8>,
 }
 
 /// Counters of a run.
@@ -396,6 +417,28 @@ fn deliver(workload: Workload, c: &mut Client, tally: &mut Tally, p: parse::Payl
     *last = (*last).max(p.seq);
 }
 
+/// One server line (without its line end) for client `c`.
+#[inline(always)]
+fn one_line(opts: &Options, c: &mut Client, tally: &mut Tally, line: &[u8], ascii: bool, now_us: u64) {
+    if !parse::readable(line, ascii) {
+        return;
+    }
+    // The hot case, a bench message in chatd's usual form, straight to
+    // its delivery (handing it through `Line` would cost a store and
+    // a reload of the payload a line).
+    if opts.proto == Proto::Chatd {
+        if let Some(p) = parse::chatd_delivery(line) {
+            deliver(opts.workload, c, tally, p, now_us);
+            return;
+        }
+    }
+    let event = match opts.proto {
+        Proto::Chatd => parse::chatd(line),
+        Proto::Irc => parse::irc(line),
+    };
+    on_line(opts.workload, c, tally, event, now_us);
+}
+
 /// What client `c` makes of one server line.
 fn on_line(workload: Workload, c: &mut Client, tally: &mut Tally, line: parse::Line, now_us: u64) {
     use parse::Line;
@@ -464,7 +507,20 @@ impl Bench {
                     received: 0,
                     joins_seen: 0,
                     next_send: Instant::now(),
+                    handshaken: false,
+                    raw: Vec::new(),
+                    wire: Vec::new(),
                 };
+                if self.opts.ws {
+                    let addr = self.opts.addr;
+                    c.wire.extend_from_slice(
+                        format!(
+                            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
                 match self.opts.proto {
                     Proto::Chatd => c.out.extend_from_slice(format!("JOIN {name}\r\n").as_bytes()),
                     Proto::Irc => {
@@ -517,6 +573,9 @@ impl Bench {
     /// handles each complete line; a partial line waits in the client's
     /// `inbuf`. One clock reading per read (W2's latency), none in W1.
     fn read(&mut self, i: usize) {
+        if self.opts.ws {
+            return self.read_ws(i);
+        }
         let mut buf = std::mem::take(&mut self.rbuf);
         let carry = std::mem::take(&mut self.clients[i].inbuf);
         let mut filled = carry.len();
@@ -574,50 +633,101 @@ impl Bench {
             let line = &buf[start..start + len];
             start += len + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !parse::readable(line, ascii) {
-                continue;
-            }
-            // The hot case, a bench message in chatd's usual form, straight to
-            // its delivery (handing it through `Line` would cost a store and
-            // a reload of the payload a line).
-            if opts.proto == Proto::Chatd {
-                if let Some(p) = parse::chatd_delivery(line) {
-                    deliver(opts.workload, c, tally, p, now_us);
-                    continue;
-                }
-            }
-            let event = match opts.proto {
-                Proto::Chatd => parse::chatd(line),
-                Proto::Irc => parse::irc(line),
-            };
-            on_line(opts.workload, c, tally, event, now_us);
+            one_line(opts, c, tally, line, ascii, now_us);
         }
         start
     }
 
     fn flush(&mut self, i: usize) -> io::Result<()> {
+        let ws = self.opts.ws;
         let c = &mut self.clients[i];
-        while !c.out.is_empty() {
-            match c.sock.write(&c.out) {
+        if ws {
+            ws_frame_lines(&c.out, &mut c.wire);
+            c.out.clear();
+        }
+        let Client { out, wire, sock, closed, .. } = c;
+        let pending = if ws { wire } else { out };
+        while !pending.is_empty() {
+            match sock.write(pending) {
                 Ok(n) => {
-                    c.out.drain(..n);
+                    pending.drain(..n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => break, // still connecting
                 Err(_) => {
-                    c.closed = true;
-                    c.out.clear();
+                    *closed = true;
+                    pending.clear();
                 }
             }
         }
-        let want = !c.out.is_empty();
+        let want = !pending.is_empty();
         if want != c.want_write {
             let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
             self.poll.registry().reregister(&mut c.sock, Token(i), interest)?;
             c.want_write = want;
         }
         Ok(())
+    }
+
+    /// `--ws`: reads what client `i` was sent, answers the upgrade,
+    /// decodes the frames (one line each) and handles the lines.
+    fn read_ws(&mut self, i: usize) {
+        let mut buf = std::mem::take(&mut self.rbuf);
+        let c = &mut self.clients[i];
+        loop {
+            match c.sock.read(&mut buf) {
+                Ok(0) => {
+                    c.closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.raw.extend_from_slice(&buf[..n]);
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    c.closed = true;
+                    break;
+                }
+            }
+        }
+        self.rbuf = buf;
+        if !c.handshaken {
+            let Some(end) = c.raw.windows(4).position(|w| w == b"\r\n\r\n") else { return };
+            if !c.raw.starts_with(b"HTTP/1.1 101 ") {
+                c.closed = true;
+                self.tally.errors += 1;
+                return;
+            }
+            c.raw.drain(..end + 4);
+            c.handshaken = true;
+        }
+        // Server frames: unmasked, one text frame per line, each handled
+        // where it lies.
+        let now = if self.opts.workload == Workload::Latency { self.now_us() } else { 0 };
+        let Bench { opts, clients, tally, .. } = self;
+        let c = &mut clients[i];
+        let mut raw = std::mem::take(&mut c.raw);
+        let mut pos = 0;
+        while let Some((opcode, start, end)) = ws_frame_at(&raw[pos..]) {
+            let payload = &raw[pos + start..pos + end];
+            match opcode {
+                1 => one_line(opts, c, tally, payload, payload.is_ascii(), now),
+                8 => c.closed = true,
+                9 => ws_frame(0xA, payload, &mut c.wire),
+                _ => {}
+            }
+            pos += end;
+        }
+        raw.drain(..pos);
+        c.raw = raw;
+        if !self.clients[i].wire.is_empty() {
+            let _ = self.flush(i);
+        }
     }
 
     /// Queues client `i`'s next message: `<i> <seq> <now-us> ` padded with
@@ -840,4 +950,37 @@ impl Bench {
         let until = Instant::now() + limit;
         self.pump_until(|b| done(b) || Instant::now() >= until)
     }
+}
+
+/// A client frame (masked with a zero key, so the payload is as is).
+fn ws_frame(opcode: u8, payload: &[u8], out: &mut Vec<u8>) {
+    out.push(0x80 | opcode);
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(payload);
+}
+
+/// Each CRLF-terminated line of `lines` as one text frame, appended to `out`.
+fn ws_frame_lines(lines: &[u8], out: &mut Vec<u8>) {
+    for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        ws_frame(1, line.strip_suffix(b"\r").unwrap_or(line), out);
+    }
+}
+
+/// The server frame at the start of `raw`, if complete: (opcode, payload
+/// start, frame end).
+fn ws_frame_at(raw: &[u8]) -> Option<(u8, usize, usize)> {
+    let (b0, b1) = (*raw.first()?, *raw.get(1)?);
+    let (len, start) = match b1 & 0x7f {
+        126 => (u16::from_be_bytes([*raw.get(2)?, *raw.get(3)?]) as usize, 4),
+        127 => (u64::from_be_bytes(raw.get(2..10)?.try_into().ok()?) as usize, 10),
+        n => (n as usize, 2),
+    };
+    (raw.len() >= start + len).then_some((b0 & 0x0f, start, start + len))
 }

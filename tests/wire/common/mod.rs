@@ -18,6 +18,8 @@
 //! - `rng.rs`: a seeded generator for replayable random input;
 //! - `tempdir.rs`: a temporary directory per server;
 //! - `tls.rs`: a test certificate, and a user over TLS (`TlsClient`).
+//! - `web.rs`: the browser client's side: raw HTTP requests and a
+//!   WebSocket user (`WsClient`, tungstenite's blocking client).
 //!
 //! The server is asked to listen on port 0; the harness reads the port from
 //! its "listening on" log line, so tests never race for ports. Every server
@@ -35,6 +37,7 @@ mod rng;
 mod server;
 mod tempdir;
 mod tls;
+mod web;
 
 pub use asserts::*;
 pub use client::*;
@@ -46,6 +49,7 @@ pub use rng::*;
 pub use server::*;
 pub use tempdir::*;
 pub use tls::*;
+pub use web::*;
 
 /// How long a test waits for an expected line, exit or event before failing.
 pub const WAIT: Duration = Duration::from_secs(10);

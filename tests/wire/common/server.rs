@@ -73,6 +73,10 @@ impl Server {
         if !args.iter().any(|a| *a == "-l" || *a == "--listen") {
             cmd.args(["-l", "127.0.0.1:0"]);
         }
+        // The page on a port of its own, never the default 5080.
+        if !args.contains(&"--http") {
+            cmd.args(["--http", "127.0.0.1:0"]);
+        }
         if !args.iter().any(|a| *a == "-d" || *a == "--db") {
             cmd.arg("-d").arg(dir.path("chatd.db"));
         }
@@ -186,6 +190,14 @@ impl Server {
                 Err(_) => panic!("no log line containing {needle:?}"),
             }
         }
+    }
+
+    /// The browser client's address, from its "web page at" log line
+    /// (taken from the log: call it once).
+    pub fn http_addr(&self) -> SocketAddr {
+        let line = self.wait_log("web page at http://");
+        let addr = line.split("web page at http://").nth(1).expect("address").trim().trim_end_matches('/');
+        addr.parse().expect("web page address")
     }
 
     /// Every log line received so far.
