@@ -61,6 +61,9 @@ pub struct Config {
     /// Addresses serving the browser client (the page and its WebSocket,
     /// docs/web.md); empty: none.
     pub http_listen: Vec<String>,
+    /// Addresses serving the browser client over TLS (`https://`, `wss://`);
+    /// none by default.
+    pub https_listen: Vec<String>,
     /// Origins besides the page's own allowed to open the WebSocket
     /// (exact, e.g. `https://chat.example.org` behind a TLS proxy).
     pub http_origins: Vec<String>,
@@ -115,6 +118,7 @@ impl Default for Config {
             irc_server_name: crate::irc::DEFAULT_SERVER_NAME.to_string(),
             irc_channel: crate::irc::DEFAULT_CHANNEL.to_string(),
             http_listen: DEFAULT_HTTP_LISTEN.iter().map(|s| s.to_string()).collect(),
+            https_listen: Vec::new(),
             http_origins: Vec::new(),
             ws_ping_interval: 30,
         }
@@ -131,8 +135,8 @@ pub enum Action {
 }
 
 const USAGE: &str = "Usage: chatd [-c FILE] [-l ADDR]... [--http ADDR]... [--irc-listen ADDR]... \
-                     [--tls-listen ADDR]... [--irc-tls-listen ADDR]... [--tls-cert FILE --tls-key FILE] [-d PATH] \
-                     [--admin-socket PATH] [-h] [-V]";
+                     [--tls-listen ADDR]... [--irc-tls-listen ADDR]... [--https ADDR]... \
+                     [--tls-cert FILE --tls-key FILE] [-d PATH] [--admin-socket PATH] [-h] [-V]";
 
 fn options() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -157,6 +161,7 @@ fn options() -> getopts::Options {
     );
     o.optmulti("", "tls-listen", "serve the line protocol over TLS on ADDR (repeatable)", "ADDR");
     o.optmulti("", "irc-tls-listen", "accept IRC clients over TLS on ADDR (repeatable)", "ADDR");
+    o.optmulti("", "https", "serve the browser client over TLS on ADDR (repeatable)", "ADDR");
     o.optopt("", "tls-cert", "PEM certificate chain for TLS listeners", "FILE");
     o.optopt("", "tls-key", "PEM private key for TLS listeners", "FILE");
     o.optopt("d", "db", "SQLite database file (default chatd.db)", "PATH");
@@ -210,6 +215,10 @@ pub fn from_args<S: AsRef<OsStr>>(args: &[S]) -> Result<Action, String> {
     }
     if let Some(key) = m.opt_str("tls-key") {
         config.tls_key = Some(PathBuf::from(key));
+    }
+    let https = m.opt_strs("https");
+    if !https.is_empty() {
+        config.https_listen = https;
     }
     let http = m.opt_strs("http");
     if !http.is_empty() {
@@ -267,7 +276,7 @@ pub fn one_line(message: &str) -> String {
 impl Config {
     /// Some listener serves TLS.
     pub fn wants_tls(&self) -> bool {
-        !self.tls_listen.is_empty() || !self.irc_tls_listen.is_empty()
+        !self.tls_listen.is_empty() || !self.irc_tls_listen.is_empty() || !self.https_listen.is_empty()
     }
 
     /// Rejects values the server cannot work with.
@@ -275,7 +284,14 @@ impl Config {
         if self.listen.is_empty() {
             return Err("listen: at least one address is needed".into());
         }
-        let all = [&self.listen, &self.irc_listen, &self.http_listen, &self.tls_listen, &self.irc_tls_listen];
+        let all = [
+            &self.listen,
+            &self.irc_listen,
+            &self.http_listen,
+            &self.tls_listen,
+            &self.irc_tls_listen,
+            &self.https_listen,
+        ];
         for addr in all.into_iter().flatten() {
             parse_addr(addr)?;
         }

@@ -13,7 +13,7 @@ use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use crate::session::Session;
-use crate::tls::TlsStream;
+use crate::tls::{Socket, TlsStream};
 use crate::web::ws::WsStream;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
@@ -48,7 +48,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => registry.register(s, token, interest),
             Transport::Tls(t) => registry.register(&mut t.tcp, token, interest),
-            Transport::Ws(w) => registry.register(&mut w.sock, token, interest),
+            Transport::Ws(w) => registry.register(w.sock.tcp(), token, interest),
         }
     }
 
@@ -62,7 +62,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => registry.reregister(s, token, interest),
             Transport::Tls(t) => registry.reregister(&mut t.tcp, token, interest),
-            Transport::Ws(w) => registry.reregister(&mut w.sock, token, interest),
+            Transport::Ws(w) => registry.reregister(w.sock.tcp(), token, interest),
         }
     }
 
@@ -74,7 +74,12 @@ impl Transport {
                 t.close_notify();
                 &mut t.tcp
             }
-            Transport::Ws(w) => &mut w.sock,
+            Transport::Ws(w) => {
+                if let Socket::Tls(t) = &mut w.sock {
+                    t.close_notify();
+                }
+                w.sock.tcp()
+            }
         };
         let _ = registry.deregister(tcp);
         let _ = tcp.shutdown(std::net::Shutdown::Both);
@@ -85,7 +90,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => crate::os::unacked_bytes(s),
             Transport::Tls(t) => t.unacked(),
-            Transport::Ws(w) => crate::os::unacked_bytes(&w.sock),
+            Transport::Ws(w) => w.sock.unacked(),
         }
     }
 
@@ -93,22 +98,28 @@ impl Transport {
     /// records): counted as unsent.
     pub fn pending(&self) -> usize {
         match self {
-            Transport::Tcp(_) | Transport::Ws(_) => 0,
+            Transport::Tcp(_) => 0,
             Transport::Tls(t) => t.pending(),
+            Transport::Ws(w) => w.sock.pending(),
         }
     }
 
     /// Writes what the transport itself holds; `WouldBlock` if some is left.
     pub fn send_pending(&mut self) -> io::Result<()> {
         match self {
-            Transport::Tcp(_) | Transport::Ws(_) => Ok(()),
+            Transport::Tcp(_) => Ok(()),
             Transport::Tls(t) => t.send_pending(),
+            Transport::Ws(w) => w.sock.send_pending(),
         }
     }
 
     /// Speaks TLS.
     pub fn is_tls(&self) -> bool {
-        matches!(self, Transport::Tls(_))
+        match self {
+            Transport::Tcp(_) => false,
+            Transport::Tls(_) => true,
+            Transport::Ws(w) => w.sock.is_tls(),
+        }
     }
 }
 

@@ -223,3 +223,87 @@ impl Write for TlsStream {
         Ok(())
     }
 }
+
+/// A byte stream to a peer, plain or TLS: what the browser client's HTTP
+/// connections and WebSockets run over (`http_listen`, `https_listen`).
+#[derive(Debug)]
+pub enum Socket {
+    Tcp(mio::net::TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl Socket {
+    /// The TCP socket under it (for the poll, options and shutdown).
+    pub fn tcp(&mut self) -> &mut mio::net::TcpStream {
+        match self {
+            Socket::Tcp(s) => s,
+            Socket::Tls(t) => &mut t.tcp,
+        }
+    }
+
+    /// Payload bytes written that the peer has not acknowledged.
+    pub fn unacked(&self) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => crate::os::unacked_bytes(s),
+            Socket::Tls(t) => t.unacked(),
+        }
+    }
+
+    /// Output held above the socket (TLS records).
+    pub fn pending(&self) -> usize {
+        match self {
+            Socket::Tcp(_) => 0,
+            Socket::Tls(t) => t.pending(),
+        }
+    }
+
+    /// Writes what is held above the socket; `WouldBlock` if some is left.
+    pub fn send_pending(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Tcp(_) => Ok(()),
+            Socket::Tls(t) => t.send_pending(),
+        }
+    }
+
+    /// Speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Socket::Tls(_))
+    }
+
+    /// Ends it: TLS says goodbye first (best effort), then both ways shut.
+    pub fn shutdown(&mut self) {
+        if let Socket::Tls(t) = self {
+            t.close_notify();
+        }
+        let _ = self.tcp().shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            Socket::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            Socket::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write_vectored(bufs),
+            Socket::Tls(t) => t.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

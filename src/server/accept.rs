@@ -71,7 +71,7 @@ impl Server {
         let sock = match &mut transport {
             Transport::Tcp(s) => s,
             Transport::Tls(t) => &mut t.tcp,
-            Transport::Ws(w) => &mut w.sock,
+            Transport::Ws(w) => w.sock.tcp(),
         };
         if self.state.conns.len() >= self.max_clients {
             if tls {

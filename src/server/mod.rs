@@ -267,7 +267,7 @@ impl Server {
                 // Not "listening on": scripts and the tests read that line
                 // for the line protocol's address.
                 if let Ok(addr) = l.socket.local_addr() {
-                    log::info!("web page at http://{addr}/");
+                    log::info!("web page at {}://{addr}/", if l.tls { "https" } else { "http" });
                 }
                 continue;
             }

@@ -228,6 +228,17 @@ fn bind_http_listeners(config: &Config, warnings: &mut Vec<String>) -> Result<Ve
             }
         }
     }
+    // The page over TLS (`https://`, its WebSocket `wss://`): none by default.
+    for spec in &config.https_listen {
+        for addr in crate::config::parse_addr(spec).map_err(StartError)? {
+            let l = TcpListener::bind(addr)
+                .map_err(|e| StartError(format!("cannot serve the web page over TLS on {addr}: {e}")))?;
+            if let Err(e) = crate::os::set_backlog(&l, crate::os::LISTEN_BACKLOG) {
+                warnings.push(format!("{addr}: cannot raise the listen backlog: {e}"));
+            }
+            listeners.push(Listener { socket: l, dialect: Dialect::Chatd, tls: true, http: true });
+        }
+    }
     Ok(listeners)
 }
 

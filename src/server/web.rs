@@ -8,9 +8,9 @@
 use super::tokens::Source;
 use super::Server;
 use crate::conn::{Close, Transport};
+use crate::tls::Socket;
 use crate::web::http::{self, Parsed, Policy, Route};
 use crate::web::ws::WsStream;
-use mio::net::TcpStream;
 use mio::Interest;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -24,7 +24,8 @@ const MAX_PENDING: usize = 256;
 #[derive(Debug)]
 pub struct HttpConn {
     id: u64,
-    sock: TcpStream,
+    /// Plain TCP (`http_listen`) or TLS (`https_listen`).
+    sock: Socket,
     peer: SocketAddr,
     /// The listener it came in on (its policy).
     listener: usize,
@@ -39,7 +40,8 @@ impl Server {
     pub(super) fn accept_http(&mut self, index: usize) {
         loop {
             let Some(listener) = self.listeners.get(index) else { return };
-            let (mut sock, peer) = match listener.socket.accept() {
+            let tls = listener.tls;
+            let (mut tcp, peer) = match listener.socket.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -59,14 +61,26 @@ impl Server {
             };
             if self.http_conns.len() >= MAX_PENDING {
                 log::warn!("{peer}: http refused, {MAX_PENDING} requests pending");
-                let _ = sock.write(&http::plain(503, "too many requests at once; try again"));
+                if !tls {
+                    let _ = tcp.write(&http::plain(503, "too many requests at once; try again"));
+                }
                 continue;
             }
             let id = self.next_id;
             self.next_id += 1;
+            let mut sock = match (tls, &self.tls) {
+                (true, Some(config)) => match config.accept(tcp) {
+                    Ok(t) => Socket::Tls(Box::new(t)),
+                    Err(e) => {
+                        log::warn!("#{id} {peer}: cannot start TLS: {e}");
+                        continue;
+                    }
+                },
+                _ => Socket::Tcp(tcp),
+            };
             let entry = self.http_conns.vacant_entry();
             let key = entry.key();
-            if let Err(e) = self.poll.registry().register(&mut sock, Source::Http(key).token(), Interest::READABLE) {
+            if let Err(e) = self.poll.registry().register(sock.tcp(), Source::Http(key).token(), Interest::READABLE) {
                 log::warn!("#{id} {peer}: cannot register: {e}");
                 continue;
             }
@@ -139,13 +153,17 @@ impl Server {
     fn write_answer(&mut self, key: usize) {
         let Some(c) = self.http_conns.get_mut(key) else { return };
         let Some((bytes, done)) = c.answer.as_mut() else { return };
-        while *done < bytes.len() {
-            match c.sock.write(&bytes[*done..]) {
-                Ok(0) => return self.drop_http(key, "write returned 0"),
+        loop {
+            // The answer, then what TLS still holds of it.
+            let step =
+                if *done < bytes.len() { c.sock.write(&bytes[*done..]) } else { c.sock.send_pending().map(|()| 0) };
+            match step {
+                Ok(0) if *done < bytes.len() => return self.drop_http(key, "write returned 0"),
+                Ok(0) => break,
                 Ok(n) => *done += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let token = Source::Http(key).token();
-                    if let Err(e) = self.poll.registry().reregister(&mut c.sock, token, Interest::WRITABLE) {
+                    if let Err(e) = self.poll.registry().reregister(c.sock.tcp(), token, Interest::WRITABLE) {
                         self.drop_http(key, &format!("reregister: {e}"));
                     }
                     return;
@@ -155,29 +173,33 @@ impl Server {
             }
         }
         let mut c = self.http_conns.remove(key);
-        let _ = self.poll.registry().deregister(&mut c.sock);
-        let _ = c.sock.shutdown(std::net::Shutdown::Write);
+        let _ = self.poll.registry().deregister(c.sock.tcp());
+        if let Socket::Tls(t) = &mut c.sock {
+            t.close_notify();
+        }
+        let _ = c.sock.tcp().shutdown(std::net::Shutdown::Write);
     }
 
     fn drop_http(&mut self, key: usize, why: &str) {
         if let Some(mut c) = self.http_conns.try_remove(key) {
             log::debug!("#{} {}: http connection dropped: {why}", c.id, c.peer);
-            let _ = self.poll.registry().deregister(&mut c.sock);
+            let _ = self.poll.registry().deregister(c.sock.tcp());
         }
     }
 
     /// The Origin and Host rules of HTTP listener `index`.
     fn policy(&self, index: usize) -> Policy {
-        let loopback =
-            self.listeners.get(index).and_then(|l| l.socket.local_addr().ok()).is_some_and(|a| a.ip().is_loopback());
-        Policy { loopback, origins: self.config.http_origins.clone() }
+        let listener = self.listeners.get(index);
+        let loopback = listener.and_then(|l| l.socket.local_addr().ok()).is_some_and(|a| a.ip().is_loopback());
+        let tls = listener.is_some_and(|l| l.tls);
+        Policy { loopback, tls, origins: self.config.http_origins.clone() }
     }
 
     /// `GET /ws` accepted: the connection becomes a client whose transport
     /// is a WebSocket; its 101 goes out ahead of HELLO.
     fn upgrade(&mut self, key: usize, head_len: usize, response: Vec<u8>) {
         let mut c = self.http_conns.remove(key);
-        let _ = self.poll.registry().deregister(&mut c.sock);
+        let _ = self.poll.registry().deregister(c.sock.tcp());
         if self.state.conns.len() >= self.max_clients {
             log::warn!("{}: WebSocket refused, server full", c.peer);
             let _ = c.sock.write(&http::plain(503, "too many connections; try again later"));

@@ -95,6 +95,9 @@ pub struct Policy {
     /// The listener is on a loopback address: only loopback Host names are
     /// answered (a DNS-rebinding page would otherwise be "same origin").
     pub loopback: bool,
+    /// The listener speaks TLS (`https_listen`): the page's own origin is
+    /// `https://` + Host.
+    pub tls: bool,
     /// Origins allowed to open the WebSocket besides the page's own
     /// (`http_origins`, exact, e.g. `https://chat.example.org`).
     pub origins: Vec<String>,
@@ -177,10 +180,12 @@ fn upgrade(head: &Head, host: &str, policy: &Policy) -> Route {
     Route::Upgrade(out.into_bytes())
 }
 
-/// Whether `origin` may open the WebSocket: the page's own (`http://` and
-/// the same Host), or one listed in `http_origins`.
+/// Whether `origin` may open the WebSocket: the page's own (`http://`, or
+/// `https://` on a TLS listener, and the same Host), or one listed in
+/// `http_origins`.
 pub fn origin_ok(origin: &str, host: &str, policy: &Policy) -> bool {
-    origin.eq_ignore_ascii_case(&format!("http://{host}")) || policy.origins.iter().any(|o| o == origin)
+    let scheme = if policy.tls { "https" } else { "http" };
+    origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")) || policy.origins.iter().any(|o| o == origin)
 }
 
 /// Whether a Host header names this machine's loopback: `localhost`,
@@ -260,7 +265,7 @@ mod tests {
 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
 
     fn loopback() -> Policy {
-        Policy { loopback: true, origins: vec!["https://chat.example.org".into()] }
+        Policy { loopback: true, tls: false, origins: vec!["https://chat.example.org".into()] }
     }
 
     #[test]
@@ -355,6 +360,14 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     }
 
     #[test]
+    fn over_tls_the_page_s_own_origin_is_https() {
+        let tls = Policy { loopback: true, tls: true, origins: vec![] };
+        assert!(origin_ok("https://localhost:5443", "localhost:5443", &tls));
+        assert!(!origin_ok("http://localhost:5443", "localhost:5443", &tls), "a plain page may not use the TLS socket");
+        assert!(!origin_ok("https://localhost:5443", "localhost:5443", &loopback()), "nor the other way round");
+    }
+
+    #[test]
     fn on_loopback_only_loopback_hosts_are_answered() {
         for ok in ["localhost", "localhost:5080", "LOCALHOST:1", "127.0.0.1:5080", "[::1]:5080", "[::1]"] {
             assert!(is_loopback_host(ok), "{ok}");
@@ -365,7 +378,7 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
         }
         let rebinding = "GET / HTTP/1.1\r\nHost: attacker.example:5080\r\n\r\n";
         assert_eq!(status(&route(&head(rebinding), &loopback())), "HTTP/1.1 403 Forbidden");
-        let lan = Policy { loopback: false, origins: vec![] };
+        let lan = Policy { loopback: false, tls: false, origins: vec![] };
         assert_eq!(status(&route(&head(rebinding), &lan)), "HTTP/1.1 200 OK");
         // The WebSocket on a rebinding Host is refused too, Origin or not.
         let ws = WS.replace("localhost:5080", "attacker.example:5080");

@@ -16,7 +16,7 @@
 //! byte owed to the peer.
 
 use crate::conn::Close;
-use mio::net::TcpStream;
+use crate::tls::Socket;
 use std::io::{self, Cursor, Read, Write};
 use std::time::Instant;
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
@@ -36,7 +36,8 @@ pub const FRAME_LIMIT_LINES: usize = 4;
 /// A WebSocket connection's socket and protocol state.
 #[derive(Debug)]
 pub struct WsStream {
-    pub sock: TcpStream,
+    /// Plain TCP (`http_listen`) or TLS (`https_listen`).
+    pub sock: Socket,
     /// tungstenite's state: kept only while a fragmented message is in
     /// progress (between messages a fresh one is the same).
     ctx: Option<Box<WebSocketContext>>,
@@ -100,7 +101,7 @@ pub fn config(max_line: usize) -> WebSocketConfig {
 impl WsStream {
     /// A socket whose upgrade was answered; `leftover` is what the peer
     /// sent after its request head.
-    pub fn new(sock: TcpStream, leftover: Vec<u8>, max_line: usize) -> WsStream {
+    pub fn new(sock: Socket, leftover: Vec<u8>, max_line: usize) -> WsStream {
         WsStream {
             sock,
             ctx: None,
@@ -368,7 +369,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         drop(listener);
-        WsStream::new(TcpStream::from_std(client), Vec::new(), 1024)
+        WsStream::new(Socket::Tcp(mio::net::TcpStream::from_std(client)), Vec::new(), 1024)
     }
 
     #[test]

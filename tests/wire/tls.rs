@@ -256,3 +256,60 @@ fn an_irc_client_over_tls_registers_and_chats_with_an_nc_user() {
     irc.send("PRIVMSG plain :and back over TLS");
     assert_eq!(plain.event(), "MSG <ts> secirc and back over TLS");
 }
+
+/// The browser client over TLS (`https_listen`): the page is served, its
+/// WebSocket (`wss://`) takes the page's own https origin only, and a
+/// browser-protocol user chats with an nc user.
+#[test]
+fn the_page_and_its_websocket_over_tls_chat_with_an_nc_user() {
+    use std::io::{Read, Write};
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::http::HeaderValue;
+    use tungstenite::Message;
+    let dir = TempDir::new();
+    let (cert, key) = dev_cert(&dir, "cert");
+    let args = ["--https", "127.0.0.1:0", "--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let s = Server::start_in(dir, &args, "");
+    let line = s.wait_log("web page at https://");
+    let addr: SocketAddr =
+        line.split("web page at https://").nth(1).unwrap().trim().trim_end_matches('/').parse().unwrap();
+
+    // The page, over TLS, with its security headers.
+    let mut page = tls_stream(addr, &cert);
+    page.sock.set_read_timeout(Some(WAIT)).unwrap();
+    page.write_all(format!("GET / HTTP/1.1\r\nHost: localhost:{}\r\n\r\n", addr.port()).as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = page.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+    assert!(answer.contains("Content-Security-Policy:") && answer.contains("<html"), "{answer:.400}");
+
+    // The WebSocket: a plain http origin is refused on the TLS listener.
+    let open = |origin: &str| {
+        let mut req = format!("wss://localhost:{}/ws", addr.port()).into_client_request().unwrap();
+        req.headers_mut().insert("Origin", HeaderValue::from_str(origin).unwrap());
+        req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("text.chatd"));
+        let mut stream = tls_stream(addr, &cert);
+        stream.sock.set_read_timeout(Some(WAIT)).unwrap();
+        tungstenite::client(req, stream)
+    };
+    assert!(open(&format!("http://localhost:{}", addr.port())).is_err(), "an http origin on wss");
+    let (mut ws, _) = open(&format!("https://localhost:{}", addr.port())).expect("wss upgrade");
+    fn next<S: std::io::Read + std::io::Write>(ws: &mut tungstenite::WebSocket<S>) -> String {
+        loop {
+            if let Message::Text(t) = ws.read().expect("a message") {
+                return t.to_string();
+            }
+        }
+    }
+    assert!(next(&mut ws).starts_with("HELLO chatd "));
+    let mut plain = s.join("plain");
+    ws.send(Message::text("JOIN browser")).unwrap();
+    assert!(next(&mut ws).starts_with("OK JOIN browser "));
+    assert_eq!(plain.event(), "JOINED <ts> browser");
+    assert_eq!(plain.ask("MSG browser hello over wss"), "OK MSG browser delivered");
+    assert_eq!(mask_ts(&next(&mut ws)), "MSG <ts> plain hello over wss");
+    ws.send(Message::text("ALL and back")).unwrap();
+    assert_eq!(next(&mut ws), "OK ALL delivered=1");
+    assert_eq!(plain.event(), "ALL <ts> browser and back");
+}

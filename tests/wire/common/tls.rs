@@ -45,25 +45,7 @@ pub struct TlsClient {
 impl TlsClient {
     /// Connects and completes the handshake, without reading anything.
     pub fn connect_raw(addr: SocketAddr, ca: &PathBuf) -> TlsClient {
-        let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).expect("read ca").map(|c| c.expect("pem")) {
-            roots.add(cert).expect("trust the test certificate");
-        }
-        #[allow(deprecated)] // as in the server: ring, for a light build
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let conn = ClientConnection::new(Arc::new(config), "localhost".try_into().expect("name")).expect("client");
-        let tcp = TcpStream::connect(addr).expect("connect");
-        tcp.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
-        let mut stream = StreamOwned::new(conn, tcp);
-        while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock).expect("TLS handshake");
-        }
-        TlsClient { stream, buf: Vec::new() }
+        TlsClient { stream: tls_stream(addr, ca), buf: Vec::new() }
     }
 
     /// Connects and reads the HELLO line.
@@ -101,6 +83,30 @@ impl TlsClient {
     pub fn closed_within(&mut self, wait: Duration) -> bool {
         wait_closed(&mut self.stream, &mut self.buf, wait)
     }
+}
+
+/// A TLS connection to `addr` as `localhost`, trusting only `ca`, with
+/// its handshake done (a 100 ms read timeout, as `Client`'s).
+pub fn tls_stream(addr: SocketAddr, ca: &PathBuf) -> StreamOwned<ClientConnection, TcpStream> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).expect("read ca").map(|c| c.expect("pem")) {
+        roots.add(cert).expect("trust the test certificate");
+    }
+    #[allow(deprecated)] // as in the server: ring, for a light build
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let conn = ClientConnection::new(Arc::new(config), "localhost".try_into().expect("name")).expect("client");
+    let tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+    let mut stream = StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock).expect("TLS handshake");
+    }
+    stream
 }
 
 /// The DER bytes of a PEM certificate file's first certificate.
