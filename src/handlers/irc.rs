@@ -399,7 +399,13 @@ fn authenticate(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     if let Some(i) = irc(ctx) {
         i.sasl = Some(String::new()); // registration waits for the answer
     }
-    ctx.submit_auth(AuthStep::Sasl(name), Job::Verify { password, hash })
+    let submitted = ctx.submit_auth(AuthStep::Sasl(name), Job::Verify { password, hash });
+    if submitted.is_err() {
+        if let Some(i) = irc(ctx) {
+            i.sasl = None; // no answer will come: registration must not wait for one
+        }
+    }
+    submitted
 }
 
 /// The name and password of a SASL PLAIN message, if it is one.
