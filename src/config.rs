@@ -127,7 +127,6 @@ impl Default for Config {
 
 /// What the command line asks for.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // made once at start: boxing buys nothing
 pub enum Action {
     Run(Box<Config>),
     Help(String),

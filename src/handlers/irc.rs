@@ -37,110 +37,75 @@ pub fn dispatch(ctx: &mut Ctx, raw: &str) {
         ("NICK", me) => nick(ctx, &line, me),
         ("USER", None) => user(ctx, &line),
         ("PASS", None) => pass(ctx, &line),
-        ("USER" | "PASS", Some(_)) => {
-            say(ctx, &IrcReply::AlreadyRegistered);
-            Ok(())
-        }
+        ("USER" | "PASS", Some(_)) => answer(ctx, &IrcReply::AlreadyRegistered),
         ("AUTHENTICATE", None) => authenticate(ctx, &line),
-        ("AUTHENTICATE", Some(_)) => {
-            say(ctx, &IrcReply::SaslAlready);
-            Ok(())
-        }
+        ("AUTHENTICATE", Some(_)) => answer(ctx, &IrcReply::SaslAlready),
         ("PING", _) => ping(ctx, &line),
         ("PONG", _) => Ok(()),
         ("QUIT", _) => session::leave(ctx, line.param(0)),
+        ("HELP", _) => help(ctx, line.param(0)),
         ("PRIVMSG", Some(me)) => privmsg(ctx, &me, &line, false),
         ("NOTICE", Some(me)) => privmsg(ctx, &me, &line, true),
         ("JOIN", Some(_)) => join(ctx, &line),
-        ("PART", Some(_)) => {
-            say(ctx, &IrcReply::CannotPart);
-            Ok(())
-        }
-        ("NAMES", Some(_)) => {
-            names(ctx, line.param(0));
-            Ok(())
-        }
-        ("WHO", Some(_)) => {
-            who(ctx, line.param(0));
-            Ok(())
-        }
+        ("PART", Some(_)) => answer(ctx, &IrcReply::CannotPart),
+        ("NAMES", Some(_)) => names(ctx, line.param(0)),
+        ("WHO", Some(_)) => who(ctx, line.param(0)),
         ("WHOIS", Some(_)) => whois(ctx, &line),
         ("ISON", Some(_)) => ison(ctx, &line),
         ("USERHOST", Some(_)) => userhost(ctx, &line),
-        ("LUSERS", Some(_)) => {
-            lusers(ctx);
-            Ok(())
-        }
-        ("MOTD", Some(_)) => {
-            say(ctx, &IrcReply::Motd);
-            Ok(())
-        }
-        ("AWAY", Some(_)) => {
-            away(ctx, line.param(0));
-            Ok(())
-        }
+        ("LUSERS", Some(_)) => lusers(ctx),
+        ("MOTD", Some(_)) => answer(ctx, &IrcReply::Motd),
+        ("AWAY", Some(_)) => away(ctx, line.param(0)),
         ("MODE", Some(_)) => mode(ctx, &line),
         ("TOPIC", Some(_)) => topic(ctx, &line),
         ("KICK", Some(_)) => {
-            say(ctx, &IrcReply::NoOperators { channel: line.param(0).unwrap_or("*") });
-            Ok(())
+            let channel = shown(line.param(0).unwrap_or("*"), 50);
+            answer(ctx, &IrcReply::NoOperators { channel: &channel })
         }
         ("TIME", Some(_)) => {
             let now = ctx.state.ts();
-            {
-                say(ctx, &IrcReply::Time { now: &now });
-                Ok(())
-            }
+            answer(ctx, &IrcReply::Time { now: &now })
         }
-        ("HELP", _) => {
-            match line.param(0).filter(|p| !p.is_empty()) {
-                Some(subject) if render::help_for(&subject.to_ascii_uppercase()).is_none() => {
-                    let subject: String = crate::text::sanitize(subject).chars().take(32).collect();
-                    say(ctx, &IrcReply::HelpNotFound { subject: &subject });
-                }
-                subject => say(ctx, &IrcReply::Help { subject: subject.unwrap_or("") }),
-            }
-            Ok(())
-        }
-        ("VERSION", Some(_)) => {
-            say(ctx, &IrcReply::Version);
-            Ok(())
-        }
-        ("LIST", Some(_)) => {
-            list(ctx);
-            Ok(())
-        }
+        ("VERSION", Some(_)) => answer(ctx, &IrcReply::Version),
+        ("LIST", Some(_)) => list(ctx),
         ("HISTORY", Some(me)) => history(ctx, &me, &line),
         ("REGISTER", Some(_)) => match line.param(0).filter(|p| !p.is_empty()) {
             Some(p) => super::accounts::register(ctx, p.to_string()),
-            None => {
-                say(ctx, &IrcReply::NeedMoreParams { command: "REGISTER" });
-                Ok(())
-            }
+            None => answer(ctx, &IrcReply::NeedMoreParams { command: "REGISTER" }),
         },
-        (
-            "JOIN" | "PRIVMSG" | "NOTICE" | "PART" | "NAMES" | "WHO" | "WHOIS" | "ISON" | "USERHOST" | "LUSERS"
-            | "MOTD" | "AWAY" | "MODE" | "TOPIC" | "KICK" | "TIME" | "VERSION" | "LIST" | "HISTORY" | "REGISTER",
-            None,
-        ) => {
-            say(ctx, &IrcReply::NotRegistered);
-            Ok(())
-        }
-        (_, None) => {
-            say(ctx, &IrcReply::NotRegistered);
-            Ok(())
-        }
+        // Before registration only the rows above with `_` or `None` work.
+        (_, None) => answer(ctx, &IrcReply::NotRegistered),
         (_, Some(_)) => {
-            let command: String = crate::text::sanitize(line.command).chars().take(32).collect();
-            {
-                say(ctx, &IrcReply::UnknownCommand { command: &command });
-                Ok(())
-            }
+            let command = shown(line.command, 32);
+            answer(ctx, &IrcReply::UnknownCommand { command: &command })
         }
     };
     if let Err(e) = result {
         log::debug!("{}: {}", ctx.label(), e);
         ctx.reply(&Reply::Err(&e));
+    }
+}
+
+/// `say`, as a command's whole answer.
+fn answer(ctx: &mut Ctx, r: &IrcReply) -> Result<(), Error> {
+    say(ctx, r);
+    Ok(())
+}
+
+/// A client's word as echoed back in a numeric: control characters
+/// removed, at most `max` characters.
+fn shown(word: &str, max: usize) -> String {
+    crate::text::sanitize(word).chars().take(max).collect()
+}
+
+/// `HELP [subject]`: the index, one command's help, or 524.
+fn help(ctx: &mut Ctx, subject: Option<&str>) -> Result<(), Error> {
+    match subject.filter(|p| !p.is_empty()) {
+        Some(subject) if render::help_for(&subject.to_ascii_uppercase()).is_none() => {
+            let subject = shown(subject, 32);
+            answer(ctx, &IrcReply::HelpNotFound { subject: &subject })
+        }
+        subject => answer(ctx, &IrcReply::Help { subject: subject.unwrap_or("") }),
     }
 }
 
@@ -207,7 +172,7 @@ fn cap(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
             return try_register(ctx);
         }
         _ => {
-            let sub: String = crate::text::sanitize(line.params[0]).chars().take(32).collect();
+            let sub = shown(line.params[0], 32);
             say(ctx, &IrcReply::CapInvalid { sub: &sub });
         }
     }
@@ -222,7 +187,7 @@ fn nick(ctx: &mut Ctx, line: &Line, me: Option<Caller>) -> Result<(), Error> {
         say(ctx, &IrcReply::NoNickGiven);
         return Ok(());
     };
-    let shown: String = crate::text::sanitize(wanted).chars().take(32).collect();
+    let shown = shown(wanted, 32);
     if let Some(me) = me {
         if me.name != wanted {
             // Taken says more than "not allowed" (and is what clients expect).
@@ -259,7 +224,7 @@ fn user(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     if !need(ctx, line, 4) {
         return Ok(());
     }
-    let clean = |s: &str| crate::text::sanitize(s).chars().take(AWAY_LEN).collect::<String>();
+    let clean = |s: &str| shown(s, AWAY_LEN);
     let (user, real) = (clean(line.params[0]), clean(line.params[3]));
     if let Some(i) = irc(ctx) {
         i.user = Some((user, real));
@@ -344,10 +309,10 @@ pub fn welcome(ctx: &mut Ctx, pending: usize) {
     if let Some(i) = irc(ctx) {
         i.pass = None; // used; not kept in memory
     }
-    lusers(ctx);
+    let _ = lusers(ctx); // these answer, and never fail
     say(ctx, &IrcReply::Motd);
     say(ctx, &IrcReply::JoinEcho);
-    names(ctx, None);
+    let _ = names(ctx, None);
     if pending > 0 {
         let text = format!("{pending} message(s) were stored for you while you were away; here they come");
         say(ctx, &IrcReply::Notice { text: &text });
@@ -399,7 +364,13 @@ fn authenticate(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     if let Some(i) = irc(ctx) {
         i.sasl = Some(String::new()); // registration waits for the answer
     }
-    ctx.submit_auth(AuthStep::Sasl(name), Job::Verify { password, hash })
+    let submitted = ctx.submit_auth(AuthStep::Sasl(name), Job::Verify { password, hash });
+    if submitted.is_err() {
+        if let Some(i) = irc(ctx) {
+            i.sasl = None; // no answer will come: registration must not wait for one
+        }
+    }
+    submitted
 }
 
 /// The name and password of a SASL PLAIN message, if it is one.
@@ -498,12 +469,12 @@ fn privmsg(ctx: &mut Ctx, me: &Caller, line: &Line, notice: bool) -> Result<(), 
             to_channel = true;
         } else if t.starts_with(['#', '&']) {
             if !notice {
-                let shown: String = crate::text::sanitize(t).chars().take(50).collect();
+                let shown = shown(t, 50);
                 say(ctx, &IrcReply::NoSuchChannel { channel: &shown });
             }
         } else if ctx.state.online(t).is_none() && ctx.store.id(t).is_none() {
             if !notice {
-                let shown: String = crate::text::sanitize(t).chars().take(32).collect();
+                let shown = shown(t, 32);
                 say(ctx, &IrcReply::NoSuchNick { nick: &shown });
             }
         } else if !nicks.iter().any(|n| n.eq_ignore_ascii_case(t)) {
@@ -571,18 +542,18 @@ fn join(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
         if c.is_empty() || c == "0" || irc_mod::is_channel(c) {
             continue;
         }
-        let shown: String = crate::text::sanitize(c).chars().take(50).collect();
+        let shown = shown(c, 50);
         say(ctx, &IrcReply::NoSuchChannel { channel: &shown });
     }
     Ok(())
 }
 
 /// `NAMES [channel]`: 353 and 366 for the channel, only 366 for others.
-fn names(ctx: &mut Ctx, channel: Option<&str>) {
+fn names(ctx: &mut Ctx, channel: Option<&str>) -> Result<(), Error> {
     let ours = irc_mod::settings().channel.clone();
     match channel {
         Some(c) if !c.is_empty() && !c.split(',').any(irc_mod::is_channel) => {
-            let shown: String = crate::text::sanitize(c).chars().take(50).collect();
+            let shown = shown(c, 50);
             say(ctx, &IrcReply::Names { channel: &shown, names: None });
         }
         _ => {
@@ -590,6 +561,7 @@ fn names(ctx: &mut Ctx, channel: Option<&str>) {
             say(ctx, &IrcReply::Names { channel: &ours, names: Some(&names) });
         }
     }
+    Ok(())
 }
 
 /// One online user as WHO/WHOIS show them.
@@ -613,7 +585,7 @@ fn info(ctx: &Ctx, name: &str) -> Option<UserInfo> {
 
 /// `WHO [mask]`: the channel (or `*`, or nothing) lists everyone; a nick
 /// lists that user if online.
-fn who(ctx: &mut Ctx, mask: Option<&str>) {
+fn who(ctx: &mut Ctx, mask: Option<&str>) -> Result<(), Error> {
     let mask = mask.unwrap_or("*");
     let everyone = mask == "*" || mask.is_empty() || irc_mod::is_channel(mask);
     let users: Vec<UserInfo> = if everyone {
@@ -621,8 +593,8 @@ fn who(ctx: &mut Ctx, mask: Option<&str>) {
     } else {
         info(ctx, mask).into_iter().collect()
     };
-    let shown: String = crate::text::sanitize(mask).chars().take(50).collect();
-    say(ctx, &IrcReply::Who { mask: &shown, users: &users });
+    let mask = shown(mask, 50);
+    answer(ctx, &IrcReply::Who { mask: &mask, users: &users })
 }
 
 /// `WHOIS [server] <nick>`.
@@ -631,7 +603,7 @@ fn whois(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
         say(ctx, &IrcReply::NoNickGiven);
         return Ok(());
     };
-    let shown: String = crate::text::sanitize(nick).chars().take(32).collect();
+    let shown = shown(nick, 32);
     match info(ctx, nick) {
         Some(u) => say(ctx, &IrcReply::Whois { user: &u }),
         None => say(ctx, &IrcReply::NoSuchNick { nick: &shown }),
@@ -672,21 +644,21 @@ fn userhost(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     Ok(())
 }
 
-fn lusers(ctx: &mut Ctx) {
+fn lusers(ctx: &mut Ctx) -> Result<(), Error> {
     let users = ctx.state.joined_count();
     let max = irc_mod::note_users(users);
-    say(ctx, &IrcReply::Lusers { users, max });
+    answer(ctx, &IrcReply::Lusers { users, max })
 }
 
 /// `AWAY [text]`: shown to those who PRIVMSG or WHOIS this user.
-fn away(ctx: &mut Ctx, text: Option<&str>) {
+fn away(ctx: &mut Ctx, text: Option<&str>) -> Result<(), Error> {
     let text = text.map(crate::text::sanitize).map(|t| t.trim().chars().take(AWAY_LEN).collect::<String>());
     let text = text.filter(|t| !t.is_empty());
     let away = text.is_some();
     if let Some(i) = irc(ctx) {
         i.away = text;
     }
-    say(ctx, &IrcReply::AwaySet { away });
+    answer(ctx, &IrcReply::AwaySet { away })
 }
 
 /// `MODE <target> [modes]`: the channel is `+nt`, users `+`; nothing can
@@ -697,7 +669,7 @@ fn mode(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
     }
     let target = line.params[0];
     if target.starts_with(['#', '&']) && !irc_mod::is_channel(target) {
-        let shown: String = crate::text::sanitize(target).chars().take(50).collect();
+        let shown = shown(target, 50);
         say(ctx, &IrcReply::NoSuchChannel { channel: &shown });
     } else if irc_mod::is_channel(target) && line.param(1).is_some_and(|m| m.trim_start_matches('+') == "b") {
         say(ctx, &IrcReply::BanListEnd);
@@ -720,9 +692,9 @@ fn topic(ctx: &mut Ctx, line: &Line) -> Result<(), Error> {
 }
 
 /// `LIST`: the one channel.
-fn list(ctx: &mut Ctx) {
+fn list(ctx: &mut Ctx) -> Result<(), Error> {
     let users = ctx.state.joined_count();
-    say(ctx, &IrcReply::List { users });
+    answer(ctx, &IrcReply::List { users })
 }
 
 /// `HISTORY [n]` (chatd's command, sent raw: `/quote HISTORY 20`): the

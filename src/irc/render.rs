@@ -161,7 +161,7 @@ fn isupport() -> Vec<String> {
     vec![
         "AWAYLEN=200".into(),
         "CASEMAPPING=ascii".into(),
-        "CHANLIMIT=#&:1".into(),
+        format!("CHANLIMIT={chantype}:1"),
         "CHANMODES=,,,nt".into(),
         "CHANNELLEN=50".into(),
         format!("CHANTYPES={chantype}"),

@@ -3,6 +3,8 @@
 //! commands). Each registers, receives an offline message stored by an nc
 //! user with its original time (server-time), chats with the nc user both
 //! ways (channel and private) and quits with a reason the nc user sees.
+//! WeeChat also falls back from a 9-character nick (432) to its next one,
+//! a protected name it proves with SASL PLAIN.
 //! Under CI=true a missing client is a failure; elsewhere the test says it
 //! skipped and passes (`.ci/run` installs irssi, tmux and weechat-headless).
 use crate::common::*;
@@ -169,23 +171,7 @@ fn weechat_registers_chats_with_nc_gets_stored_messages_and_quits() {
         "/wait 6 /msg -server t nina private from weechat".to_string(),
         "/wait 9 /quit -yes leaving now".to_string(),
     ];
-    let mut child = Command::new("weechat-headless")
-        .arg("--dir")
-        .arg(&dir)
-        .arg("-r")
-        .arg(commands.join(";"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start weechat-headless");
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+    let mut child = weechat(&dir, &commands);
     let guard = Kill(&mut child);
     wait_event(&mut nc, "JOINED <ts> wee");
     nc.ok("ALL hello weechat");
@@ -200,4 +186,66 @@ fn weechat_registers_chats_with_nc_gets_stored_messages_and_quits() {
     assert!(private.contains(&format!("{stored_at}\tnina\tstored for weechat")), "weechat's log: {private:?}");
     let channel = std::fs::read_to_string(logs.join("irc.t.#chatd.weechatlog")).unwrap_or_default();
     assert!(channel.contains("\tnina\thello weechat"), "weechat's log: {channel:?}");
+}
+
+/// Starts weechat-headless with its home in `dir`, running `commands`.
+fn weechat(dir: &Path, commands: &[String]) -> std::process::Child {
+    Command::new("weechat-headless")
+        .arg("--dir")
+        .arg(dir)
+        .arg("-r")
+        .arg(commands.join(";"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start weechat-headless")
+}
+
+/// Kills a client process when dropped (the test may fail half-way).
+struct Kill<'a>(&'a mut std::process::Child);
+
+impl Drop for Kill<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn weechat_falls_back_from_a_long_nick_and_proves_a_protected_one_with_sasl() {
+    if !have(&["weechat-headless"]) {
+        return;
+    }
+    let s = Server::start();
+    let irc = s.irc_addr();
+    let mut owner = s.join("sec");
+    owner.ok("REGISTER secret99");
+    owner.ok("LEAVE");
+    let mut nc = s.join("nina");
+    let dir = s.dir.path("weechat");
+    std::fs::create_dir_all(&dir).unwrap();
+    let commands = [
+        "/set logger.file.flush_delay 0".to_string(),
+        format!(
+            "/server add t {}/{} -notls -nicks=toolongnick,sec -username=sec -realname=S \
+             -sasl_mechanism=plain -sasl_username=sec -sasl_password=secret99 -autojoin=#chatd",
+            irc.ip(),
+            irc.port()
+        ),
+        "/connect t".to_string(),
+        "/wait 3 /msg -server t #chatd proven by sasl".to_string(),
+        "/wait 6 /quit -yes done".to_string(),
+    ];
+    let mut child = weechat(&dir, &commands);
+    let guard = Kill(&mut child);
+    wait_event(&mut nc, "JOINED <ts> sec");
+    wait_event(&mut nc, "ALL <ts> sec proven by sasl");
+    wait_event(&mut nc, "LEFT <ts> sec done");
+    let exited = poll_until(CLIENT_WAIT, || guard.0.try_wait().ok().flatten());
+    assert!(exited.is_some(), "weechat did not exit after /quit");
+    drop(guard);
+    let log = std::fs::read_to_string(dir.join("logs/irc.server.t.weechatlog")).unwrap_or_default();
+    assert!(log.contains("Erroneous nickname: at most 8 characters"), "weechat's log: {log}");
+    assert!(log.contains("SASL authentication successful"), "weechat's log: {log}");
 }

@@ -289,9 +289,9 @@ fn the_page_and_its_websocket_over_tls_chat_with_an_nc_user() {
         let mut req = format!("wss://localhost:{}/ws", addr.port()).into_client_request().unwrap();
         req.headers_mut().insert("Origin", HeaderValue::from_str(origin).unwrap());
         req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("text.chatd"));
-        let mut stream = tls_stream(addr, &cert);
+        let stream = tls_stream(addr, &cert);
         stream.sock.set_read_timeout(Some(WAIT)).unwrap();
-        tungstenite::client(req, stream)
+        tungstenite::client(req, stream).map_err(|e| e.to_string())
     };
     assert!(open(&format!("http://localhost:{}", addr.port())).is_err(), "an http origin on wss");
     let (mut ws, _) = open(&format!("https://localhost:{}", addr.port())).expect("wss upgrade");
