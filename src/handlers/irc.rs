@@ -208,7 +208,7 @@ fn nick(ctx: &mut Ctx, line: &Line, me: Option<Caller>) -> Result<(), Error> {
         say(ctx, &IrcReply::ErroneousNick { nick: &shown, why });
         return Ok(());
     }
-    free_if_closing(ctx, wanted);
+    session::free_if_closing(ctx, wanted);
     if ctx.state.online(wanted).is_some() {
         say(ctx, &IrcReply::NickInUse { nick: wanted });
         return Ok(());
@@ -261,7 +261,7 @@ fn try_register(ctx: &mut Ctx) -> Result<(), Error> {
     let Some(nick) = i.nick.clone() else { return Ok(()) };
     let pass = i.pass.clone();
     let proven = i.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&nick));
-    free_if_closing(ctx, &nick);
+    session::free_if_closing(ctx, &nick);
     // SASL PLAIN proved this name's password: no second check.
     let joined = if proven { session::enter(ctx, &nick) } else { session::join(ctx, &nick, pass) };
     match joined {
@@ -285,17 +285,6 @@ fn try_register(ctx: &mut Ctx) -> Result<(), Error> {
             Ok(())
         }
     }
-}
-
-/// A nick held by a connection that is already closing (its peer gone, or
-/// QUIT) is free: that session ends now, as this pass's close pass would
-/// end it, so a client that reconnects at once gets its nick back (IRC
-/// clients do, and a test suite's next case reuses its nicks).
-/// `session::end` is idempotent: the close pass finds it done.
-fn free_if_closing(ctx: &mut Ctx, nick: &str) {
-    let Some(key) = ctx.state.online(nick) else { return };
-    let Some(why) = ctx.state.conns.get(key).and_then(|c| c.closing.clone()) else { return };
-    session::end(ctx.state, ctx.store, key, Some(&why.reason()));
 }
 
 /// After the chatd JOIN of an IRC user (`session::joined`): LUSERS, MOTD,

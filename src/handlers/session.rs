@@ -35,12 +35,26 @@ pub fn join(ctx: &mut Ctx, name: &str, password: Option<String>) -> Result<(), E
     enter(ctx, name)
 }
 
-/// `ERR NAME_TAKEN` if the name is online on another connection.
-fn check_free(ctx: &Ctx, name: &str) -> Result<(), Error> {
+/// `ERR NAME_TAKEN` if the name is online on another connection that is
+/// not closing (see [`free_if_closing`]).
+fn check_free(ctx: &mut Ctx, name: &str) -> Result<(), Error> {
+    free_if_closing(ctx, name);
     match ctx.state.display_name(name) {
         Some(taken) => Err(Error::new(Code::NameTaken, format!("{taken} is online already; pick another name"))),
         None => Ok(()),
     }
+}
+
+/// A name held by a connection that is already closing (its peer gone, or
+/// LEAVE) is free: that session ends now (its LEFT first), as this pass's
+/// close pass would end it, so a user who reconnects at once gets their
+/// name back rather than `ERR NAME_TAKEN`; the old connection's last output
+/// still drains. `end` is idempotent: the close pass finds it done. Both
+/// protocols' JOIN (and IRC's NICK) go through here.
+pub(super) fn free_if_closing(ctx: &mut Ctx, name: &str) {
+    let Some(key) = ctx.state.online(name) else { return };
+    let Some(why) = ctx.state.conns.get(key).and_then(|c| c.closing.clone()) else { return };
+    end(ctx.state, ctx.store, key, Some(&why.reason()));
 }
 
 /// Puts the caller online: `OK JOIN <name> pending=<n>`, `JOINED` to the

@@ -147,3 +147,30 @@ fn a_failed_join_announces_nothing() {
     alice.assert_nothing_pending("nothing");
     assert_eq!(alice.ask("WHO"), "OK WHO 1 alice");
 }
+
+/// A name whose connection is closing (LEAVE, or its peer gone) is free
+/// for a JOIN at once, even one handled in the same loop pass as the
+/// LEAVE: the old session ends first (its LEFT), then the new one joins,
+/// rather than `ERR NAME_TAKEN` until the close pass. A user (or a test
+/// suite, or chatd-bench) reconnecting at once with the same name relies
+/// on it. Each round sends the LEAVE and, on a new connection, the JOIN
+/// back to back; the two land in one pass often enough that a missing
+/// takeover fails this test.
+#[test]
+fn a_name_whose_connection_is_closing_can_join_again_at_once() {
+    let s = Server::start_conf(&no_flood(""));
+    let mut observer = s.join("watcher");
+    let mut old = s.join_seen_by("again", &mut [&mut observer]);
+    for round in 0..40 {
+        old.send("LEAVE");
+        let mut new = Client::connect_raw(s.addr);
+        new.send("JOIN again");
+        assert!(new.line().starts_with("HELLO "));
+        let reply = new.line();
+        assert!(reply.starts_with("OK JOIN again "), "round {round}: {reply}");
+        assert_eq!(old.line(), "OK LEAVE");
+        assert_eq!(observer.event(), "LEFT <ts> again", "round {round}: LEFT before the new JOINED");
+        assert_eq!(observer.event(), "JOINED <ts> again", "round {round}");
+        old = new;
+    }
+}
