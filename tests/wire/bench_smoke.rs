@@ -123,7 +123,8 @@ fn idle_run_spreads_connections_over_source_addresses() {
 }
 
 /// A relay in chatd's format for `n` clients that loses the 3rd message on
-/// its way to one receiver and sends the 5th twice to another: one thread
+/// its way to its first receiver and sends the 5th twice to its last (two
+/// different clients, so neither fault hides the other): one thread
 /// per connection, every thread ends when its client disconnects, the
 /// accepting one after `n` clients or 60 s.
 fn faulty_relay(n: usize) -> std::net::SocketAddr {
@@ -162,12 +163,15 @@ fn faulty_relay(n: usize) -> std::net::SocketAddr {
                         g.1 += 1;
                         let k = g.1;
                         let msg = format!("ALL 2026-01-01T00:00:00Z {name} {text}\r\n");
+                        let receivers = g.0.iter().filter(|(to, _)| *to != name).count();
                         let mut others = 0;
                         for (_, w) in g.0.iter_mut().filter(|(to, _)| *to != name) {
                             others += 1;
+                            // The first receiver of one message and the last of
+                            // another: never the same client, whoever sends them.
                             let copies = match (k, others) {
-                                (3, 1) => 0, // lost
-                                (5, 2) => 2, // duplicated
+                                (3, 1) => 0,                   // lost
+                                (5, o) if o == receivers => 2, // duplicated
                                 _ => 1,
                             };
                             for _ in 0..copies {
