@@ -3,7 +3,13 @@
 
 Run by tests/wire/browser.rs (so `cargo test` runs it):
 
-    /usr/bin/python3 tests/browser/chat_e2e.py CHATD_BINARY WORKDIR SCREENSHOT
+    /usr/bin/python3 tests/browser/chat_e2e.py CHATD_BINARY WORKDIR SCREENSHOT [CERT KEY]
+
+With CERT and KEY (PEM, e.g. from scripts/dev-cert.sh) the page is served by
+https_listen (`--https`, no plain `--http`): the browser opens https:// and the
+page's WebSocket is wss://. Chromium accepts that one certificate only: it is
+told the SHA-256 of its public key (--ignore-certificate-errors-spki-list), so
+any other untrusted certificate would still fail.
 
 Starts chatd on loopback ports of its own (port 0, read from its log), opens two
 browser users (alice, bob) and one raw-TCP "nc" user (carol), and checks: they chat
@@ -11,10 +17,12 @@ all three ways (ALL, MSG, MCAST) across transports; markup sent as a message sho
 as text and runs nothing; a protected name asks for its password; messages stored
 while away appear, marked, after the next join; the page reconnects by itself after
 chatd restarts; the browser console shows no errors. Saves a screenshot of alice's
-window to SCREENSHOT. Exit status 0 means every check passed. Everything stays on
+window to SCREENSHOT (bob's, phone-sized, next to it with "-phone" added). Exit status 0 means every check passed. Everything stays on
 127.0.0.1; the driver's path is given, so Selenium never looks for one online.
 """
 
+import base64
+import hashlib
 import os
 import re
 import signal
@@ -56,18 +64,23 @@ def wait_for(what, check, timeout=WAIT):
 class Chatd:
     """A chatd process, stopped by its PID."""
 
-    def __init__(self, binary, workdir, line_port=0, http_port=0):
+    def __init__(self, binary, workdir, line_port=0, http_port=0, tls=None):
         self.lines = []
+        if tls:  # the page over TLS only
+            cert, key = tls
+            web = ["--http", "off", "--https", f"127.0.0.1:{http_port}", "--tls-cert", cert, "--tls-key", key]
+        else:
+            web = ["--http", f"127.0.0.1:{http_port}"]
+        scheme = "https" if tls else "http"
         self.proc = subprocess.Popen(
-            [binary, "-l", f"127.0.0.1:{line_port}", "--http", f"127.0.0.1:{http_port}",
-             "-d", os.path.join(workdir, "chatd.db")],
+            [binary, "-l", f"127.0.0.1:{line_port}", *web, "-d", os.path.join(workdir, "chatd.db")],
             cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=dict(os.environ, RUST_LOG="info"), text=True)
         threading.Thread(target=self._read, daemon=True).start()
         line = wait_for("chatd's listening line", lambda: self.find("listening on "))
         self.line_port = int(line.rsplit(":", 1)[1])
-        line = wait_for("chatd's web page line", lambda: self.find("web page at http://"))
-        self.url = re.search(r"(http://\S+)", line).group(1)
+        line = wait_for("chatd's web page line", lambda: self.find(f"web page at {scheme}://"))
+        self.url = re.search(rf"({scheme}://\S+)", line).group(1)
         self.http_port = int(self.url.rstrip("/").rsplit(":", 1)[1])
 
     def _read(self):
@@ -115,7 +128,17 @@ class Nc:
         raise AssertionError(f"nc user: no line matching {pattern!r}")
 
 
-def browser(width, height):
+def spki_sha256(cert):
+    """base64(SHA-256(the certificate's SubjectPublicKeyInfo)), as Chromium's
+    --ignore-certificate-errors-spki-list wants it."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def browser(width, height, spki=None):
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ["--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={width},{height}",
@@ -123,6 +146,8 @@ def browser(width, height):
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
               "--disable-default-apps", "--lang=en-US"]:
         opts.add_argument(a)
+    if spki:  # trust the test's self-signed certificate, and only it
+        opts.add_argument(f"--ignore-certificate-errors-spki-list={spki}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=opts)
 
@@ -202,13 +227,14 @@ def console_errors(entries, allowed=()):
 
 def main():
     binary, workdir, screenshot = sys.argv[1:4]
+    tls = tuple(sys.argv[4:6]) if len(sys.argv) > 4 else None
     # `timeout` ends a hung run with SIGTERM: still stop chatd and the browsers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("[e2e] stopped by SIGTERM"))
-    chatd = Chatd(binary, workdir)
+    chatd = Chatd(binary, workdir, tls=tls)
     log(f"chatd on port {chatd.line_port}, page at {chatd.url}")
     drivers = []
     try:
-        run(chatd, binary, workdir, screenshot, drivers)
+        run(chatd, binary, workdir, screenshot, drivers, tls)
     finally:
         for d in drivers:
             try:
@@ -219,12 +245,16 @@ def main():
     log("all checks passed")
 
 
-def run(chatd, binary, workdir, screenshot, drivers):
-    da = browser(1000, 640)
+def run(chatd, binary, workdir, screenshot, drivers, tls):
+    spki = spki_sha256(tls[0]) if tls else None
+    da = browser(1000, 640, spki)
     drivers.append(da)
-    db = browser(390, 760)  # a phone-sized screen
+    db = browser(390, 760, spki)  # a phone-sized screen
     drivers.append(db)
     alice, bob = Page(da, chatd.url), Page(db, chatd.url)
+    if tls:
+        # The page really came over TLS and its socket is wss://.
+        assert da.execute_script("return location.protocol") == "https:", da.current_url
 
     # The server's rejection shows next to the field.
     alice.join("much_too_long")
@@ -306,7 +336,8 @@ def run(chatd, binary, workdir, screenshot, drivers):
     alice.open_conv("Everyone")
     time.sleep(0.3)
     da.save_screenshot(screenshot)
-    db.save_screenshot(os.path.join(os.path.dirname(screenshot), "web-client-phone.png"))
+    stem, ext = os.path.splitext(screenshot)
+    db.save_screenshot(f"{stem}-phone{ext}")
     log(f"screenshot: {screenshot}")
 
     # No console errors so far (CSP, Trusted Types, scripts).
@@ -355,7 +386,7 @@ def run(chatd, binary, workdir, screenshot, drivers):
     chatd.stop()
     for p in (alice, bob):
         wait_for("the page noticing", lambda: "reconnecting" in p.q("#status").text)
-    chatd2 = Chatd(binary, workdir, line_port, http_port)
+    chatd2 = Chatd(binary, workdir, line_port, http_port, tls)
     chatd.proc = chatd2.proc  # stopped by the caller's cleanup
     chatd.lines = chatd2.lines
     alice.joined("alice")
@@ -372,7 +403,8 @@ def run(chatd, binary, workdir, screenshot, drivers):
     log("reconnected after a restart")
 
     # Console: nothing but the failed attempts while chatd was down.
-    down = [r"WebSocket connection to 'ws://127\.0\.0\.1:\d+/ws' failed"]
+    scheme = "wss" if tls else "ws"
+    down = [rf"WebSocket connection to '{scheme}://127\.0\.0\.1:\d+/ws' failed"]
     for who, p in (("alice", alice), ("bob", bob)):
         errors = console_errors(p.take_console(), down)
         assert not errors, f"{who}'s console: {errors}"
