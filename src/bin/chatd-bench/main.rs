@@ -753,6 +753,9 @@ impl Bench {
     /// plaintext into the shared read buffer and handles its complete lines
     /// (a partial line waits in `inbuf`, as in `read`).
     fn read_tls(&mut self, i: usize) {
+        if self.clients[i].closed {
+            return; // a failed session is read no more (its error counted once)
+        }
         let mut buf = std::mem::take(&mut self.rbuf);
         let mut cbuf = std::mem::take(&mut self.cbuf);
         let carry = std::mem::take(&mut self.clients[i].inbuf);
