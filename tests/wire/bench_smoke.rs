@@ -251,9 +251,21 @@ fn tls_run_refuses_a_certificate_it_was_not_told_to_trust() {
     assert_eq!(field(&line, "errors="), "3", "{line}");
 }
 
+/// --tls without a certificate to trust is a usage error; a file that
+/// holds none is an error naming it.
 #[test]
 fn tls_needs_a_certificate_to_trust() {
     let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench")).args(["--tls", "broadcast"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-ca"), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = TempDir::new();
+    let empty = dir.path("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
+        .args(["-a", "127.0.0.1:9", "--tls", "--tls-ca", empty.to_str().unwrap(), "broadcast"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls-ca") && err.contains("no certificate"), "{err}");
 }
