@@ -2,6 +2,7 @@
 # chatd's performance figures, side by side with ngIRCd when asked.
 #
 #   scripts/bench.sh [--vs-ngircd] [--vs-relay] [--vs-chatd BIN] [--irc] [--runs N] [--quick]
+#   scripts/bench.sh --tls [--vs-ngircd] [--runs N] [--quick]
 #   scripts/bench.sh --scale [--scale-n 200,1000,4000,10000] [--scale-secs 20] [--vs-...] [--runs N]
 #
 # Workloads (chatd-bench, one fresh server per run, store on):
@@ -27,6 +28,13 @@
 # --irc runs W1 and W2 over IRC instead: chatd's IRC listener (irc_channel
 # = #bench) and, with --vs-ngircd, ngIRCd, with the same load generator in
 # its --irc mode (NICK/USER, PRIVMSG #bench, PING as acknowledgement).
+# --tls runs W1, W2 and W3 over TLS (a self-signed certificate made by
+# scripts/dev-cert.sh in the work directory; chatd-bench --tls trusts it):
+# chatd's line protocol over plain TCP and over TLS (tls_listen), chatd's
+# IRC over TLS (irc_tls_listen) and, with --vs-ngircd, ngIRCd over TLS (its
+# [SSL] port, the same certificate), so that IRC over TLS is compared
+# protocol for protocol. W3 is then RSS per idle connection after the
+# handshake (IRC: registered, in no channel), over 2000 connections.
 # Server and load generator are pinned to
 # different cores when the machine has two. Loopback only; every server is
 # started on a free port and stopped by its PID; every run has a time bound.
@@ -34,7 +42,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 vs=0 vs_relay=0 quick=0 other= scale=0 scale_n=200,1000,4000,10000 scale_secs=20 irc=0
+runs=3 vs=0 vs_relay=0 quick=0 other= scale=0 scale_n=200,1000,4000,10000 scale_secs=20 irc=0 tls=0
 while [ $# -gt 0 ]; do
     case $1 in
         --vs-ngircd) vs=1 ;;
@@ -46,12 +54,17 @@ while [ $# -gt 0 ]; do
         --scale-n) scale=1 scale_n=$2; shift ;;
         --scale-secs) scale=1 scale_secs=$2; shift ;;
         --irc) irc=1 ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        --tls) tls=1 ;;
+        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
 
+if [ "$tls" = 1 ] && { [ "$scale" = 1 ] || [ "$irc" = 1 ] || [ "$vs_relay" = 1 ] || [ -n "$other" ]; }; then
+    echo "bench.sh: --tls runs its own set of servers; it goes with --vs-ngircd, --runs and --quick only" >&2
+    exit 2
+fi
 if ! [[ $scale_n =~ ^[0-9]+(,[0-9]+)*$ ]] || ! [[ $scale_secs =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
     echo "bench.sh: --scale-n takes numbers separated by commas, --scale-secs a number of seconds" >&2
     exit 2
@@ -71,6 +84,11 @@ if [ "$scale" = 1 ]; then
     ulimit -n "$(ulimit -Hn)"
 fi
 max_clients=$(( scale_max + 100 > 12000 ? scale_max + 100 : 12000 ))
+
+# W3's idle connections: over TLS, 2000 (each costs the server a handshake,
+# some milliseconds of CPU: 5000 would take minutes a run).
+w3_clients=5000
+[ "$tls" = 1 ] && w3_clients=2000
 
 cargo build --release --quiet
 bench=$PWD/target/release/chatd-bench
@@ -132,6 +150,14 @@ start_chatd_irc() {
 }
 
 start_ngircd() {
+    start_ngircd_conf
+    "${server_pin[@]}" ngircd -n -f "$work/ngircd/ngircd.conf" </dev/null >"$work/ngircd/log" 2>&1 &
+    pid=$!
+    wait_port "$port"
+}
+
+# ngIRCd's configuration for the benchmark, listening on $port.
+start_ngircd_conf() {
     port=$(free_port)
     rm -rf "$work/ngircd" && mkdir -p "$work/ngircd"
     cat >"$work/ngircd/ngircd.conf" <<EOF
@@ -154,6 +180,50 @@ DNS = no
 Ident = no
 PAM = no
 EOF
+}
+
+# The TLS certificate every TLS server presents and chatd-bench trusts.
+cert=$work/cert/cert.pem key=$work/cert/key.pem
+if [ "$tls" = 1 ]; then
+    bash scripts/dev-cert.sh "$work/cert" >/dev/null
+    chmod 0644 "$key" # ngIRCd may read it after giving up root
+fi
+tls_args=(--tls-cert "$cert" --tls-key "$key")
+
+# chatd with its line protocol over TLS on $port.
+start_chatd_tls() {
+    port=$(free_port)
+    rm -rf "$work/chatd" && mkdir -p "$work/chatd"
+    printf 'flood_rate = 0\nmax_clients = %d\n' "$max_clients" >"$work/chatd/chatd.toml"
+    RUST_LOG=warn "${server_pin[@]}" "$chatd" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$(free_port)" \
+        --tls-listen "127.0.0.1:$port" "${tls_args[@]}" -d "$work/chatd/chatd.db" </dev/null 2>"$work/chatd/log" &
+    pid=$!
+    wait_port "$port"
+}
+
+# chatd with its IRC listener over TLS on $port.
+start_chatd_irc_tls() {
+    port=$(free_port)
+    rm -rf "$work/chatd" && mkdir -p "$work/chatd"
+    printf 'flood_rate = 0\nmax_clients = 12000\nirc_channel = "#bench"\n' >"$work/chatd/chatd.toml"
+    RUST_LOG=warn "${server_pin[@]}" "$chatd" -c "$work/chatd/chatd.toml" -l "127.0.0.1:$(free_port)" \
+        --irc-tls-listen "127.0.0.1:$port" "${tls_args[@]}" -d "$work/chatd/chatd.db" </dev/null 2>"$work/chatd/log" &
+    pid=$!
+    wait_port "$port"
+}
+
+# ngIRCd with its SSL port on $port (and a plain one nobody uses).
+start_ngircd_tls() {
+    local plain
+    start_ngircd_conf
+    plain=$port port=$(free_port)
+    sed -i "s/^Ports = .*/Ports = $plain/" "$work/ngircd/ngircd.conf"
+    cat >>"$work/ngircd/ngircd.conf" <<EOF
+[SSL]
+CertFile = $cert
+KeyFile = $key
+Ports = $port
+EOF
     "${server_pin[@]}" ngircd -n -f "$work/ngircd/ngircd.conf" </dev/null >"$work/ngircd/log" 2>&1 &
     pid=$!
     wait_port "$port"
@@ -172,7 +242,8 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { 
 # run SERVER WORKLOAD -> one chatd-bench summary line (or "failed ...")
 run() {
     local server=$1 workload=$2 proto=() args=()
-    [ "$server" = ngircd ] || [ "$server" = chatd_irc ] && proto=(--irc)
+    [[ $server = ngircd* ]] || [[ $server = chatd_irc* ]] && proto=(--irc)
+    [[ $server = *_tls ]] && proto+=(--tls --tls-ca "$cert")
     # run is called as $(run ...), a subshell the script's own EXIT trap
     # does not cover: stop this server even if the run fails half-way.
     trap stop_server EXIT
@@ -180,7 +251,7 @@ run() {
     case $workload in
         W1) args=(-c 100 -m 200 -s 64 -w 8 -t 120 broadcast) ;;
         W2) args=(-c 200 --senders 20 --rate 50 --seconds "$([ "$quick" = 1 ] && echo 3 || echo 10)" -t 120 latency) ;;
-        W3) args=(-c 5000 --seconds 3 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" idle) ;;
+        W3) args=(-c "$w3_clients" --seconds 3 --pid "$pid" -t "$([[ $server = ngircd* ]] && echo 60 || echo 120)" idle) ;;
         JS) args=(-c 5000 --pid "$pid" -t "$([ "$server" = ngircd ] && echo 60 || echo 120)" joinstorm) ;;
         N*) args=(-c "${workload#N}" --senders 10 --rate 5 --seconds "$scale_secs" --pid "$pid"
                   -t "$([ "$server" = ngircd ] && echo 90 || echo 300)" scale) ;;
@@ -271,6 +342,57 @@ if [ "$scale" = 1 ]; then
             else awk -v n="$n" -v a="$a" -v b="$b" 'BEGIN { printf "  N=%s %.2f", n, (b > 0 ? a / b : 0) }'; fi
         done
         echo
+    done
+    exit 0
+fi
+
+if [ "$tls" = 1 ]; then
+    # chatd over plain TCP and over TLS; IRC over TLS, chatd's and ngIRCd's.
+    servers=(chatd chatd_tls chatd_irc_tls)
+    [ "$vs" = 1 ] && servers+=(ngircd_tls)
+    for workload in W1 W2 W3; do
+        for r in $(seq "$runs"); do
+            for server in "${servers[@]}"; do
+                line=$(run "$server" "$workload")
+                echo "$workload $server run $r: $line"
+                results[$workload,$server]+="$line"$'\n'
+            done
+        done
+    done
+    echo
+    echo "TLS: medians of $runs run(s); $(nproc) cores; $( [ ${#server_pin[@]} -gt 0 ] && echo 'server on core 0, load on core 1' || echo 'unpinned')"
+    printf '%-42s%12s%12s%14s' workload "chatd TCP" "chatd TLS" "chatd IRC/TLS"
+    [ "$vs" = 1 ] && printf '%13s' "ngIRCd TLS"
+    printf '%10s' "TLS/TCP"
+    [ "$vs" = 1 ] && printf '%22s' "IRC/TLS chatd/ngIRCd"
+    echo
+    ratio() { if [ "$1" = - ] || [ "$2" = - ]; then printf "$3" -; else awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { printf f, (b > 0 ? sprintf("%.2f", a / b) : "-") }'; fi; }
+    tls_row() {   # LABEL WORKLOAD FIELD SCALE
+        local label=$1 w=$2 f=$3 scale=$4 s v
+        local -A vals
+        printf '%-42s' "$label"
+        for s in "${servers[@]}"; do
+            v=$(figure "$w" "$s" "$f")
+            vals[$s]=$v
+            local width=12
+            [ "$s" = chatd_irc_tls ] && width=14
+            [ "$s" = ngircd_tls ] && width=13
+            if [ "$v" = - ]; then printf "%${width}s" -; else awk -v v="$v" -v k="$scale" -v w="$width" 'BEGIN { printf "%" w ".2f", v / k }'; fi
+        done
+        ratio "${vals[chatd_tls]}" "${vals[chatd]}" '%10s'
+        [ "$vs" = 1 ] && ratio "${vals[chatd_irc_tls]}" "${vals[ngircd_tls]}" '%22s'
+        echo
+    }
+    tls_row "W1 deliveries/s (millions)" W1 deliveries_per_s 1000000
+    tls_row "W1 deliveries per server CPU-s (millions)" W1 deliveries_per_cpu_s 1000000
+    tls_row "W2 latency p50 (ms)" W2 p50_ms 1
+    tls_row "W2 latency p99 (ms)" W2 p99_ms 1
+    tls_row "W3 RSS per idle connection (KiB)" W3 rss_per_conn_kib 1
+    for w in W1 W2; do
+        for s in "${servers[@]}"; do
+            lost=$({ grep -v '^failed' <<<"${results[$w,$s]:-}" | grep -o ' lost=[0-9]*\| dup=[0-9]*\| reordered=[0-9]*' || true; } | awk -F= '{ n += $2 } END { print n + 0 }')
+            echo "$w $s: lost+duplicated+reordered over all runs = $lost"
+        done
     done
     exit 0
 fi

@@ -202,3 +202,74 @@ fn source_addresses_need_ipv4_and_a_sane_count() {
         );
     }
 }
+
+/// A chatd with a TLS listener (`flag`: `--tls-listen` or
+/// `--irc-tls-listen`) and the certificate it presents; its address.
+fn tls_server(flag: &str, toml: &str) -> (Server, std::net::SocketAddr, std::path::PathBuf) {
+    let dir = TempDir::new();
+    let (cert, key) = dev_cert(&dir, "cert");
+    let args = [flag, "127.0.0.1:0", "--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let s = Server::start_in(dir, &args, toml);
+    let addr = s.tls_addr();
+    (s, addr, cert)
+}
+
+/// chatd-bench --tls against chatd's TLS listener: a broadcast run big
+/// enough to span many TLS records per read (20 senders x 50 messages of
+/// 300 B), and an idle run whose one broadcast reaches everybody.
+#[test]
+fn tls_runs_deliver_every_message_once_in_order() {
+    let (_s, addr, cert) = tls_server("--tls-listen", &no_flood(""));
+    let tls = ["--tls", "--tls-ca", cert.to_str().unwrap()];
+    let line = bench_at(addr, &[&tls[..], &["-c", "20", "-m", "50", "-s", "300", "broadcast"]].concat());
+    assert_eq!(field(&line, "deliveries="), "19000", "{line}"); // 20 senders x 50 x 19 others
+    for key in ["lost=", "dup=", "reordered=", "errors="] {
+        assert_eq!(field(&line, key), "0", "{key} in {line}");
+    }
+    let line = bench_at(addr, &[&tls[..], &["-c", "30", "--seconds", "0.2", "idle"]].concat());
+    assert_eq!(field(&line, "joined="), "30", "{line}");
+    assert_eq!(field(&line, "broadcast_reached="), "29/29", "{line}");
+}
+
+/// chatd-bench --tls --irc against chatd's IRC-over-TLS listener.
+#[test]
+fn tls_irc_run_delivers_every_message_once_in_order() {
+    let (_s, addr, cert) = tls_server("--irc-tls-listen", &no_flood("irc_channel = \"#bench\""));
+    let tls = ["--tls", "--tls-ca", cert.to_str().unwrap(), "--irc"];
+    let line = bench_at(addr, &[&tls[..], &["-c", "5", "-m", "20", "broadcast"]].concat());
+    assert_eq!(field(&line, "deliveries="), "400", "{line}");
+    for key in ["lost=", "dup=", "reordered=", "errors="] {
+        assert_eq!(field(&line, key), "0", "{key} in {line}");
+    }
+}
+
+/// The server's certificate is checked: trusting another one, no client
+/// gets through its handshake, and the run says so (errors, all lost).
+#[test]
+fn tls_run_refuses_a_certificate_it_was_not_told_to_trust() {
+    let (s, addr, _) = tls_server("--tls-listen", &no_flood(""));
+    let (other, _) = dev_cert(&s.dir, "other");
+    let line = bench_at(addr, &["--tls", "--tls-ca", other.to_str().unwrap(), "-c", "3", "-m", "5", "broadcast"]);
+    assert_eq!(field(&line, "deliveries="), "0", "{line}");
+    assert_eq!(field(&line, "lost="), "30", "{line}");
+    assert_eq!(field(&line, "errors="), "3", "{line}");
+}
+
+/// --tls without a certificate to trust is a usage error; a file that
+/// holds none is an error naming it.
+#[test]
+fn tls_needs_a_certificate_to_trust() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench")).args(["--tls", "broadcast"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-ca"), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = TempDir::new();
+    let empty = dir.path("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
+        .args(["-a", "127.0.0.1:9", "--tls", "--tls-ca", empty.to_str().unwrap(), "broadcast"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls-ca") && err.contains("no certificate"), "{err}");
+}

@@ -25,6 +25,14 @@
 //! message), as the browser page does: W1 and W3 then compare the
 //! WebSocket transport with plain TCP.
 //!
+//! With `--tls --tls-ca FILE`, every client connection is TLS (rustls, the
+//! server's certificate checked against FILE, e.g. the one
+//! `scripts/dev-cert.sh` made, for the name `localhost`): `--addr` is then
+//! chatd's `tls_listen` (or, with `--irc`, `irc_tls_listen` or an IRC
+//! server's TLS port). Ciphertext is read a socketful at a time into one
+//! shared buffer and decrypted from there; what a client queues is
+//! encrypted and written in one go per flush.
+//!
 //! `relay` is not a workload but a server: a bare mio relay (no parsing
 //! beyond the commands the workloads use, no storage) on `--addr`, to show
 //! the load generator's own ceiling (see relay.rs).
@@ -35,7 +43,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod parse;
@@ -82,6 +92,8 @@ struct Options {
     sources: usize,
     /// Over a WebSocket (`--ws`).
     ws: bool,
+    /// Over TLS (`--tls`), trusting the certificates in this file (`--tls-ca`).
+    tls_ca: Option<PathBuf>,
 }
 
 fn usage() -> String {
@@ -100,6 +112,14 @@ fn options() -> getopts::Options {
         "",
         "ws",
         "connect over WebSocket: --addr is chatd's http_listen address (the browser client's transport)",
+    );
+    o.optflag("", "tls", "connect over TLS (needs --tls-ca): --addr is a TLS listener");
+    o.optopt(
+        "",
+        "tls-ca",
+        "with --tls: trust the certificates in this PEM file (e.g. scripts/dev-cert.sh's cert.pem); \
+         the server must present one for the name localhost",
+        "FILE",
     );
     o.optopt("c", "clients", "connections (default 100)", "N");
     o.optopt("m", "messages", "broadcast: messages per sender (default 200)", "N");
@@ -162,12 +182,21 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         timeout: Duration::from_secs_f64(num(&m, "timeout", 300.0)?),
         sources: num(&m, "sources", 0)?,
         ws: m.opt_present("ws"),
+        tls_ca: match (m.opt_present("tls"), m.opt_str("tls-ca")) {
+            (true, Some(ca)) => Some(PathBuf::from(ca)),
+            (true, None) => return Err("--tls needs --tls-ca FILE (the certificate to trust)".into()),
+            (false, Some(_)) => return Err("--tls-ca is for --tls".into()),
+            (false, None) => None,
+        },
     };
     if opts.sources > 250 {
         return Err("--sources must be 0..250".into());
     }
     if opts.sources > 0 && !opts.addr.is_ipv4() {
         return Err("--sources needs an IPv4 --addr (the sources are 127.0.0.2 and on)".into());
+    }
+    if opts.ws && opts.tls_ca.is_some() {
+        return Err("--ws and --tls together are not supported".into());
     }
     if opts.ws && opts.proto == Proto::Irc {
         return Err("--ws speaks chatd's protocol, not IRC".into());
@@ -205,6 +234,8 @@ struct Client {
     handshaken: bool,
     raw: Vec<u8>,
     wire: Vec<u8>,
+    /// `--tls`: the TLS session (what `out` holds is encrypted into it).
+    tls: Option<Box<rustls::ClientConnection>>,
 }
 
 /// Counters of a run.
@@ -229,6 +260,10 @@ struct Bench {
     rbuf: Vec<u8>,
     /// When a client last read anything: the server has gone quiet since.
     last_read: Instant,
+    /// `--tls`: the client configuration, and the shared buffer ciphertext
+    /// is read into.
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    cbuf: Vec<u8>,
 }
 
 /// The shared read buffer's size: a read takes all a socket holds, mostly.
@@ -270,13 +305,18 @@ fn run(opts: Options) -> io::Result<String> {
     }
     let mut bench = Bench {
         padding: "x".repeat(opts.size),
-        opts,
         poll: Poll::new()?,
         clients: Vec::new(),
         tally: Tally::default(),
         epoch: Instant::now(),
         rbuf: vec![0; READ_BUF],
         last_read: Instant::now(),
+        tls_config: match &opts.tls_ca {
+            Some(ca) => Some(tls_config(ca)?),
+            None => None,
+        },
+        cbuf: if opts.tls_ca.is_some() { vec![0; READ_BUF] } else { Vec::new() },
+        opts,
     };
     let rss_before = bench.opts.pid.and_then(rss_kib);
     let start = Instant::now();
@@ -368,6 +408,28 @@ fn cpu_us(pid: u32) -> Option<u64> {
     // SAFETY: sysconf takes no pointer.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     (hz > 0).then(|| ticks * 1_000_000 / hz as u64)
+}
+
+/// `--tls`: a client configuration trusting only the certificates in `ca`.
+fn tls_config(ca: &std::path::Path) -> io::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let bad = |e: String| io::Error::other(format!("--tls-ca {}: {e}", ca.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+        roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate in it".into()));
+    }
+    // ring, as chatd's own TLS (src/tls.rs says why it is allowed here).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The `k`th source address: 127.0.0.2, 127.0.0.3, ...
@@ -510,7 +572,16 @@ impl Bench {
                     handshaken: false,
                     raw: Vec::new(),
                     wire: Vec::new(),
+                    tls: None,
                 };
+                if let Some(config) = &self.tls_config {
+                    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
+                    let mut tls = rustls::ClientConnection::new(Arc::clone(config), name).map_err(io::Error::other)?;
+                    // What a client queues is bounded by the workload (its
+                    // window); rustls holds it until the handshake is done.
+                    tls.set_buffer_limit(None);
+                    c.tls = Some(Box::new(tls));
+                }
                 if self.opts.ws {
                     let addr = self.opts.addr;
                     c.wire.extend_from_slice(
@@ -563,7 +634,8 @@ impl Bench {
         if readable {
             self.read(i);
         }
-        if writable || !self.clients[i].out.is_empty() {
+        let c = &self.clients[i];
+        if writable || !c.out.is_empty() || c.tls.as_ref().is_some_and(|t| t.wants_write()) {
             self.flush(i)?;
         }
         Ok(())
@@ -575,6 +647,9 @@ impl Bench {
     fn read(&mut self, i: usize) {
         if self.opts.ws {
             return self.read_ws(i);
+        }
+        if self.clients[i].tls.is_some() {
+            return self.read_tls(i);
         }
         let mut buf = std::mem::take(&mut self.rbuf);
         let carry = std::mem::take(&mut self.clients[i].inbuf);
@@ -639,6 +714,9 @@ impl Bench {
     }
 
     fn flush(&mut self, i: usize) -> io::Result<()> {
+        if self.clients[i].tls.is_some() {
+            return self.flush_tls(i);
+        }
         let ws = self.opts.ws;
         let c = &mut self.clients[i];
         if ws {
@@ -662,6 +740,127 @@ impl Bench {
             }
         }
         let want = !pending.is_empty();
+        if want != c.want_write {
+            let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            self.poll.registry().reregister(&mut c.sock, Token(i), interest)?;
+            c.want_write = want;
+        }
+        Ok(())
+    }
+
+    /// `--tls`: reads what client `i` was sent, a socketful of ciphertext
+    /// at a time into the shared `cbuf`, hands it all to rustls, takes the
+    /// plaintext into the shared read buffer and handles its complete lines
+    /// (a partial line waits in `inbuf`, as in `read`).
+    fn read_tls(&mut self, i: usize) {
+        if self.clients[i].closed {
+            return; // a failed session is read no more (its error counted once)
+        }
+        let mut buf = std::mem::take(&mut self.rbuf);
+        let mut cbuf = std::mem::take(&mut self.cbuf);
+        let carry = std::mem::take(&mut self.clients[i].inbuf);
+        let mut filled = carry.len();
+        if filled >= buf.len() {
+            buf.resize(2 * filled, 0);
+        }
+        buf[..filled].copy_from_slice(&carry);
+        let timed = matches!(self.opts.workload, Workload::Latency | Workload::Scale);
+        'socket: loop {
+            let c = &mut self.clients[i];
+            let n = match c.sock.read(&mut cbuf) {
+                Ok(0) => {
+                    c.closed = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    c.closed = true;
+                    break;
+                }
+            };
+            self.last_read = Instant::now();
+            let mut wire = &cbuf[..n];
+            while !wire.is_empty() {
+                // rustls takes a record buffer's worth at a time; each is
+                // decrypted and its plaintext taken before the next.
+                let c = &mut self.clients[i];
+                let tls = c.tls.as_mut().expect("a TLS client");
+                if tls.read_tls(&mut wire).is_err() || tls.process_new_packets().is_err() {
+                    c.closed = true;
+                    self.tally.errors += 1;
+                    break 'socket;
+                }
+                let mut peer_closed = false;
+                loop {
+                    if filled == buf.len() {
+                        buf.resize(2 * filled, 0);
+                    }
+                    match tls.reader().read(&mut buf[filled..]) {
+                        Ok(0) => {
+                            peer_closed = true; // close_notify
+                            break;
+                        }
+                        Ok(k) => filled += k,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            peer_closed = true; // closed without close_notify
+                            break;
+                        }
+                    }
+                }
+                let now = if timed { self.now_us() } else { 0 };
+                let used = self.lines(i, &buf[..filled], now);
+                buf.copy_within(used..filled, 0);
+                filled -= used;
+                if peer_closed {
+                    self.clients[i].closed = true;
+                    break 'socket;
+                }
+            }
+            // Less than asked for: the socket is drained for now.
+            if n < cbuf.len() {
+                break;
+            }
+        }
+        let mut carry = carry;
+        carry.clear();
+        carry.extend_from_slice(&buf[..filled]);
+        self.clients[i].inbuf = carry;
+        self.rbuf = buf;
+        self.cbuf = cbuf;
+        // Handshake messages, or PONGs to the server's PINGs.
+        let c = &self.clients[i];
+        if !c.closed && (c.tls.as_ref().is_some_and(|t| t.wants_write()) || !c.out.is_empty()) {
+            let _ = self.flush(i);
+        }
+    }
+
+    /// `--tls`: encrypts what client `i` queued (every line in one go) and
+    /// writes the records out, as many as the socket takes.
+    fn flush_tls(&mut self, i: usize) -> io::Result<()> {
+        let c = &mut self.clients[i];
+        let Client { out, sock, closed, tls, .. } = c;
+        let tls = tls.as_mut().expect("a TLS client");
+        if !out.is_empty() {
+            // No buffer limit (set at connect): the whole of it is taken.
+            let _ = tls.writer().write_all(out);
+            out.clear();
+        }
+        while tls.wants_write() {
+            match tls.write_tls(sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => break, // still connecting
+                Err(_) => {
+                    *closed = true;
+                    break;
+                }
+            }
+        }
+        let want = tls.wants_write() && !*closed;
         if want != c.want_write {
             let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
             self.poll.registry().reregister(&mut c.sock, Token(i), interest)?;
