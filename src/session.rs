@@ -14,7 +14,7 @@ pub struct Session {
     /// The joined user's number in the store.
     pub user: Option<UserId>,
     /// When it joined (protocol timestamp), for ACTIVE USERS.
-    pub joined_at: Option<String>,
+    pub joined_at: Option<std::time::SystemTime>,
     /// Lines are held back while this is not `Wait::No`.
     pub wait: Wait,
     /// Failed password attempts on this connection.

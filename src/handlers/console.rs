@@ -70,7 +70,8 @@ fn active_users(ctx: &ConsoleCtx, out: &mut Vec<String>) {
     let names = ctx.state.who();
     for name in &names {
         let Some(conn) = ctx.state.online(name).and_then(|k| ctx.state.conns.get(k)) else { continue };
-        out.push(reply::console::active(name, conn.peer, conn.session.joined_at.as_deref()));
+        let joined_at = conn.session.joined_at.map(|t| reply::timestamp(t.into()));
+        out.push(reply::console::active(name, conn.peer, joined_at.as_deref()));
     }
     out.push(reply::console::ok("ACTIVE USERS", &names.len().to_string()));
 }

@@ -82,7 +82,7 @@ pub(super) fn joined(ctx: &mut Ctx, name: &str, pending: Result<usize, StoreErro
         return check_free(ctx, name); // NAME_TAKEN (checked just above, so not reached)
     }
     if let Some(conn) = ctx.state.conns.get_mut(ctx.key) {
-        conn.session.joined_at = Some(ts.clone());
+        conn.session.joined_at = Some(std::time::SystemTime::now());
     }
     log::info!("{}: joined, {} pending", ctx.label(), pending);
     ctx.reply(&Reply::Join { name, pending });
