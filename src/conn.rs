@@ -248,7 +248,6 @@ pub struct Conn {
     /// The protocol it speaks: its listener's.
     pub dialect: Dialect,
     pub peer: SocketAddr,
-    pub connected_at: Instant,
     /// Its protocol state: who it is, what its next lines wait for.
     pub session: Session,
     /// Set when the connection is to be closed after this event batch.
@@ -300,7 +299,6 @@ impl Conn {
             transport,
             dialect,
             peer,
-            connected_at: now,
             session: Session::default(),
             closing: None,
             drain_deadline: None,

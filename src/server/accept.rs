@@ -10,7 +10,7 @@ use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 impl Server {
     /// Accepts every waiting connection of listener `index`.
@@ -108,7 +108,8 @@ impl Server {
             self.config.flood_burst,
         ));
         log::info!("{}: connected{}", conn.label(), if conn.is_ws() { " (WebSocket)" } else { "" });
-        let deadline = conn.connected_at + Duration::from_secs(self.config.join_timeout);
+        // From now: the connection keeps no time of its own for it.
+        let deadline = Instant::now() + Duration::from_secs(self.config.join_timeout);
         self.join_deadlines.push_back((deadline, key, id));
         // Bytes may already be waiting; reading finds out.
         conn.readable = true;
