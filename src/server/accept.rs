@@ -15,28 +15,8 @@ use std::time::{Duration, Instant};
 impl Server {
     /// Accepts every waiting connection of listener `index`.
     pub(super) fn accept(&mut self, index: usize) {
-        loop {
-            let Some(listener) = self.listeners.get(index) else { return };
-            let (dialect, tls) = (listener.dialect, listener.tls);
-            let (sock, peer) = match listener.socket.accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if crate::os::is_resource_exhaustion(&e) => {
-                    // Out of descriptors: leave the rest in the backlog and
-                    // retry once a connection closes (or in a moment), rather
-                    // than spin on the same error.
-                    if !self.accept_paused {
-                        log::warn!("accept paused: {e}");
-                        self.accept_paused = true;
-                    }
-                    return;
-                }
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
-            };
+        while let Some((sock, peer)) = self.next_accepted(index) {
+            let (dialect, tls) = (self.listeners[index].dialect, self.listeners[index].tls);
             let transport = match (tls, &self.tls) {
                 (true, Some(config)) => match config.accept(sock) {
                     Ok(stream) => Transport::Tls(Box::new(stream)),
@@ -48,6 +28,32 @@ impl Server {
                 _ => Transport::Tcp(sock),
             };
             self.add_conn(transport, peer, dialect, &[]);
+        }
+    }
+
+    /// The next waiting connection of listener `index`; `None` once the
+    /// backlog is empty, or accept failed (logged), or the descriptors ran
+    /// out: then accepting pauses, and the rest stays in the backlog until
+    /// a connection closes (or in a moment), rather than spin on the same
+    /// error. Both kinds of listener accept through it.
+    pub(super) fn next_accepted(&mut self, index: usize) -> Option<(TcpStream, SocketAddr)> {
+        loop {
+            match self.listeners.get(index)?.socket.accept() {
+                Ok(pair) => return Some(pair),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if crate::os::is_resource_exhaustion(&e) => {
+                    if !self.accept_paused {
+                        log::warn!("accept paused: {e}");
+                        self.accept_paused = true;
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return None;
+                }
+            }
         }
     }
 

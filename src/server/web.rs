@@ -38,27 +38,8 @@ pub struct HttpConn {
 impl Server {
     /// Accepts every waiting connection of HTTP listener `index`.
     pub(super) fn accept_http(&mut self, index: usize) {
-        loop {
-            let Some(listener) = self.listeners.get(index) else { return };
-            let tls = listener.tls;
-            let (mut tcp, peer) = match listener.socket.accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if crate::os::is_resource_exhaustion(&e) => {
-                    // As for the line protocol: retried once a connection
-                    // closes (or in a moment).
-                    if !self.accept_paused {
-                        log::warn!("accept paused: {e}");
-                        self.accept_paused = true;
-                    }
-                    return;
-                }
-                Err(e) => {
-                    log::warn!("http accept failed: {e}");
-                    return;
-                }
-            };
+        while let Some((mut tcp, peer)) = self.next_accepted(index) {
+            let tls = self.listeners[index].tls;
             if self.http_conns.len() >= MAX_PENDING {
                 log::warn!("{peer}: http refused, {MAX_PENDING} requests pending");
                 if !tls {
