@@ -13,9 +13,8 @@ use crate::flood::TokenBucket;
 use crate::framing::{Decoder, Frame};
 use crate::outbuf::{OutBuf, Shared};
 use crate::session::Session;
-use crate::tls::{Socket, TlsStream};
+use crate::tls::Socket;
 use crate::web::ws::WsStream;
-use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -28,14 +27,15 @@ pub const WRITE_CAP: usize = 64 * 1024;
 /// lines: a client streaming bytes without a line end cannot hold the loop.
 pub const READ_PER_PASS: usize = 64 * 1024;
 
-/// What carries a connection's bytes: a TCP socket, or TLS over one (boxed,
-/// so plain connections stay small). Each says how much of the payload it
-/// was given is really acknowledged by the peer (offline delivery needs
-/// that, and record bytes of its own must not count).
+/// What carries a connection's bytes: a byte stream ([`Socket`]: plain TCP,
+/// or TLS over it, boxed so plain connections stay small) carrying the
+/// line protocol or IRC as they are, or a WebSocket over such a stream.
+/// Each says how much of the payload it was given is really acknowledged
+/// by the peer (offline delivery needs that, and record bytes of its own
+/// must not count).
 #[derive(Debug)]
 pub enum Transport {
-    Tcp(TcpStream),
-    Tls(Box<TlsStream>),
+    Stream(Socket),
     /// A WebSocket upgraded from an `http_listen` connection (`web/ws.rs`):
     /// its frames are written straight into the connection's output, so
     /// what the socket has not had acknowledged is all there is to count.
@@ -43,13 +43,24 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The byte stream under it.
+    pub fn socket(&mut self) -> &mut Socket {
+        match self {
+            Transport::Stream(s) => s,
+            Transport::Ws(w) => &mut w.sock,
+        }
+    }
+
+    fn socket_ref(&self) -> &Socket {
+        match self {
+            Transport::Stream(s) => s,
+            Transport::Ws(w) => &w.sock,
+        }
+    }
+
     /// Registers the transport with the loop's poll.
     pub fn register(&mut self, registry: &mio::Registry, token: mio::Token, interest: mio::Interest) -> io::Result<()> {
-        match self {
-            Transport::Tcp(s) => registry.register(s, token, interest),
-            Transport::Tls(t) => registry.register(&mut t.tcp, token, interest),
-            Transport::Ws(w) => registry.register(w.sock.tcp(), token, interest),
-        }
+        registry.register(self.socket().tcp(), token, interest)
     }
 
     /// Changes the readiness the loop waits for.
@@ -59,95 +70,57 @@ impl Transport {
         token: mio::Token,
         interest: mio::Interest,
     ) -> io::Result<()> {
-        match self {
-            Transport::Tcp(s) => registry.reregister(s, token, interest),
-            Transport::Tls(t) => registry.reregister(&mut t.tcp, token, interest),
-            Transport::Ws(w) => registry.reregister(w.sock.tcp(), token, interest),
-        }
+        registry.reregister(self.socket().tcp(), token, interest)
     }
 
-    /// Removes the transport from the poll and shuts it down both ways.
+    /// Removes the transport from the poll and shuts it down both ways
+    /// (TLS says goodbye first).
     pub fn close(&mut self, registry: &mio::Registry) {
-        let tcp = match self {
-            Transport::Tcp(s) => s,
-            Transport::Tls(t) => {
-                t.close_notify();
-                &mut t.tcp
-            }
-            Transport::Ws(w) => {
-                if let Socket::Tls(t) = &mut w.sock {
-                    t.close_notify();
-                }
-                w.sock.tcp()
-            }
-        };
-        let _ = registry.deregister(tcp);
-        let _ = tcp.shutdown(std::net::Shutdown::Both);
+        let socket = self.socket();
+        let _ = registry.deregister(socket.tcp());
+        socket.shutdown();
     }
 
     /// Payload bytes written that the peer has not acknowledged yet.
     pub fn unacked(&self) -> io::Result<usize> {
-        match self {
-            Transport::Tcp(s) => crate::os::unacked_bytes(s),
-            Transport::Tls(t) => t.unacked(),
-            Transport::Ws(w) => w.sock.unacked(),
-        }
+        self.socket_ref().unacked()
     }
 
     /// Output the transport itself holds, not yet on the socket (TLS
     /// records): counted as unsent.
     pub fn pending(&self) -> usize {
-        match self {
-            Transport::Tcp(_) => 0,
-            Transport::Tls(t) => t.pending(),
-            Transport::Ws(w) => w.sock.pending(),
-        }
+        self.socket_ref().pending()
     }
 
     /// Writes what the transport itself holds; `WouldBlock` if some is left.
     pub fn send_pending(&mut self) -> io::Result<()> {
-        match self {
-            Transport::Tcp(_) => Ok(()),
-            Transport::Tls(t) => t.send_pending(),
-            Transport::Ws(w) => w.sock.send_pending(),
-        }
+        self.socket().send_pending()
     }
 
     /// Speaks TLS.
     pub fn is_tls(&self) -> bool {
-        match self {
-            Transport::Tcp(_) => false,
-            Transport::Tls(_) => true,
-            Transport::Ws(w) => w.sock.is_tls(),
-        }
+        self.socket_ref().is_tls()
     }
 }
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.read(buf),
-            Transport::Tls(t) => t.read(buf),
+            Transport::Stream(s) => s.read(buf),
             Transport::Ws(w) => w.read_raw(buf),
         }
     }
 }
 
+/// Output is written to the stream as it is: a WebSocket's frames are made
+/// when lines are queued (`Conn::queue`).
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Transport::Tcp(s) => s.write(buf),
-            Transport::Tls(t) => t.write(buf),
-            Transport::Ws(w) => w.sock.write(buf),
-        }
+        self.socket().write(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Transport::Tcp(s) => s.write_vectored(bufs),
-            Transport::Tls(t) => t.write_vectored(bufs),
-            Transport::Ws(w) => w.sock.write_vectored(bufs),
-        }
+        self.socket().write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -474,7 +447,7 @@ impl Conn {
                         }
                         *read += n;
                         match &mut self.transport {
-                            Transport::Tcp(_) | Transport::Tls(_) => self.inbuf.extend_from_slice(&scratch[..n]),
+                            Transport::Stream(_) => self.inbuf.extend_from_slice(&scratch[..n]),
                             Transport::Ws(w) => {
                                 w.feed(&scratch[..n], &mut self.inbuf);
                                 // Its Close, or a frame it refused: what was
@@ -521,7 +494,7 @@ impl Conn {
     /// Why the peer's input ended, once [`Input::Eof`] said it did.
     pub fn end_reason(&self) -> Close {
         match &self.transport {
-            Transport::Tcp(_) | Transport::Tls(_) => Close::Closed,
+            Transport::Stream(_) => Close::Closed,
             Transport::Ws(w) => w.ended.clone().unwrap_or(Close::WsClosed),
         }
     }

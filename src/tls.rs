@@ -1,6 +1,6 @@
 //! TLS: the certificate chain and key every TLS listener presents (loaded
 //! at start, again on SIGHUP), and the byte stream of one TLS connection,
-//! which `conn.rs` carries as `Transport::Tls`.
+//! which `conn.rs` carries as `Transport::Stream(Socket::Tls)`.
 //!
 //! rustls does the protocol and never touches the socket: [`TlsStream`]
 //! moves records between it and the non-blocking TCP socket as the loop

@@ -6,6 +6,7 @@ use super::Server;
 use crate::conn::{Conn, Transport};
 use crate::dialect::Dialect;
 use crate::reply::{Code, Error, Reply};
+use crate::tls::Socket;
 use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
@@ -16,18 +17,25 @@ impl Server {
     /// Accepts every waiting connection of listener `index`.
     pub(super) fn accept(&mut self, index: usize) {
         while let Some((sock, peer)) = self.next_accepted(index) {
-            let (dialect, tls) = (self.listeners[index].dialect, self.listeners[index].tls);
-            let transport = match (tls, &self.tls) {
-                (true, Some(config)) => match config.accept(sock) {
-                    Ok(stream) => Transport::Tls(Box::new(stream)),
-                    Err(e) => {
-                        log::warn!("{peer}: cannot start TLS: {e}");
-                        continue;
-                    }
-                },
-                _ => Transport::Tcp(sock),
-            };
-            self.add_conn(transport, peer, dialect, &[]);
+            let dialect = self.listeners[index].dialect;
+            let Some(socket) = self.open_socket(index, sock, peer) else { continue };
+            self.add_conn(Transport::Stream(socket), peer, dialect, &[]);
+        }
+    }
+
+    /// The byte stream of a connection accepted on listener `index`: the
+    /// socket as it is, or TLS over it if the listener speaks TLS. `None`
+    /// (logged) if TLS cannot start.
+    pub(super) fn open_socket(&self, index: usize, sock: TcpStream, peer: SocketAddr) -> Option<Socket> {
+        match (self.listeners[index].tls, &self.tls) {
+            (true, Some(config)) => match config.accept(sock) {
+                Ok(stream) => Some(Socket::Tls(Box::new(stream))),
+                Err(e) => {
+                    log::warn!("{peer}: cannot start TLS: {e}");
+                    None
+                }
+            },
+            _ => Some(Socket::Tcp(sock)),
         }
     }
 
@@ -74,11 +82,7 @@ impl Server {
     /// JOIN.
     pub(super) fn add_conn(&mut self, mut transport: Transport, peer: SocketAddr, dialect: Dialect, preface: &[u8]) {
         let tls = transport.is_tls();
-        let sock = match &mut transport {
-            Transport::Tcp(s) => s,
-            Transport::Tls(t) => &mut t.tcp,
-            Transport::Ws(w) => w.sock.tcp(),
-        };
+        let sock = transport.socket().tcp();
         if self.state.conns.len() >= self.max_clients {
             if tls {
                 // No handshake for a refused connection: it just closes.

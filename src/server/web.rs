@@ -49,16 +49,7 @@ impl Server {
             }
             let id = self.next_id;
             self.next_id += 1;
-            let mut sock = match (tls, &self.tls) {
-                (true, Some(config)) => match config.accept(tcp) {
-                    Ok(t) => Socket::Tls(Box::new(t)),
-                    Err(e) => {
-                        log::warn!("#{id} {peer}: cannot start TLS: {e}");
-                        continue;
-                    }
-                },
-                _ => Socket::Tcp(tcp),
-            };
+            let Some(mut sock) = self.open_socket(index, tcp, peer) else { continue };
             let entry = self.http_conns.vacant_entry();
             let key = entry.key();
             if let Err(e) = self.poll.registry().register(sock.tcp(), Source::Http(key).token(), Interest::READABLE) {
